@@ -1,0 +1,422 @@
+//! [`WasiCtx`], the state of one guest's WASI world, and its builder.
+
+use crate::clocks::{Clocks, HostClocks};
+use crate::p1::abi::filetype;
+use crate::random::Random;
+use crate::table::{Descriptor, OpenDir, Table};
+use crate::vfs::Dir;
+use std::fmt;
+use std::io::{Read, Write};
+use std::sync::Arc;
+
+/// The default cap on open descriptors ([`WasiCtxBuilder::max_open_files`]).
+pub const DEFAULT_MAX_OPEN_FILES: u32 = 1024;
+
+/// Everything one guest sees through WASI: its arguments, environment, descriptor
+/// table (stdio, preopened directories, open files), clocks and randomness.
+///
+/// Built with [`WasiCtxBuilder`]; passed to hostcalls by a runtime binding such as
+/// `vasi-wasmtime`.
+pub struct WasiCtx {
+    pub(crate) args: StringList,
+    pub(crate) env: StringList,
+    pub(crate) table: Table,
+    pub(crate) clocks: Box<dyn Clocks>,
+    pub(crate) random: Box<dyn Random>,
+}
+
+impl WasiCtx {
+    /// A new builder.
+    pub fn builder() -> WasiCtxBuilder {
+        WasiCtxBuilder::new()
+    }
+}
+
+impl fmt::Debug for WasiCtx {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WasiCtx")
+            .field("args", &self.args.count())
+            .field("env", &self.env.count())
+            .field("open_fds", &self.table.open_fds().count())
+            .finish_non_exhaustive()
+    }
+}
+
+/// NUL-terminated strings stored back to back, ready to copy into guest memory
+/// in one go (`args_get`, `environ_get`).
+#[derive(Default)]
+pub(crate) struct StringList {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) offsets: Vec<u32>,
+}
+
+impl StringList {
+    fn push(&mut self, s: &str) {
+        self.offsets.push(self.bytes.len() as u32);
+        self.bytes.extend_from_slice(s.as_bytes());
+        self.bytes.push(0);
+    }
+
+    pub(crate) fn count(&self) -> u32 {
+        self.offsets.len() as u32
+    }
+}
+
+/// Why [`WasiCtxBuilder::build`] failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// An argument contains a NUL byte.
+    NulInArg(String),
+    /// An environment variable's name is empty or contains `=` or NUL, or its
+    /// value contains NUL.
+    BadEnvVar(String),
+    /// More preopens than descriptors allowed.
+    TooManyPreopens,
+    /// The arguments or environment exceed 4 GiB.
+    TooLarge,
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BuildError::NulInArg(a) => write!(f, "argument {a:?} contains a NUL byte"),
+            BuildError::BadEnvVar(v) => write!(f, "invalid environment variable {v:?}"),
+            BuildError::TooManyPreopens => f.write_str("more preopens than open files allowed"),
+            BuildError::TooLarge => f.write_str("arguments or environment exceed 4 GiB"),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+/// Builds a [`WasiCtx`].
+///
+/// Defaults (secure and empty): no arguments, no environment, stdin empty,
+/// stdout and stderr discarded, no preopened directories, the host's clocks
+/// ([`HostClocks`]), the operating system's randomness (`OsRandom`, with the
+/// `host` feature), and at most [`DEFAULT_MAX_OPEN_FILES`] open descriptors.
+///
+/// ```
+/// use vasi::{CaptureBuffer, WasiCtxBuilder, vfs::MemFs};
+/// let stdout = CaptureBuffer::new();
+/// let scratch = MemFs::new();
+/// let ctx = WasiCtxBuilder::new()
+///     .arg("app.wasm")
+///     .arg("--verbose")
+///     .env("LANG", "C")
+///     .stdin(&b"input"[..])
+///     .stdout(stdout.clone())
+///     .preopen_dir(scratch.root(), "/tmp")
+///     .build()?;
+/// # drop(ctx);
+/// # Ok::<(), vasi::BuildError>(())
+/// ```
+pub struct WasiCtxBuilder {
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    stdin: (Box<dyn Read + Send>, u8),
+    stdout: (Box<dyn Write + Send>, u8),
+    stderr: (Box<dyn Write + Send>, u8),
+    preopens: Vec<(Arc<dyn Dir>, String)>,
+    clocks: Box<dyn Clocks>,
+    random: Option<Box<dyn Random>>,
+    max_open: u32,
+}
+
+impl Default for WasiCtxBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl WasiCtxBuilder {
+    /// A builder with the defaults listed above.
+    pub fn new() -> Self {
+        WasiCtxBuilder {
+            args: Vec::new(),
+            env: Vec::new(),
+            stdin: (Box::new(std::io::empty()), filetype::UNKNOWN),
+            stdout: (Box::new(std::io::sink()), filetype::UNKNOWN),
+            stderr: (Box::new(std::io::sink()), filetype::UNKNOWN),
+            preopens: Vec::new(),
+            clocks: Box::new(HostClocks::new()),
+            random: None,
+            max_open: DEFAULT_MAX_OPEN_FILES,
+        }
+    }
+
+    /// Appends one argument (the first is conventionally the program name).
+    ///
+    /// ```
+    /// let ctx = vasi::WasiCtxBuilder::new().arg("app").arg("-v").build()?;
+    /// # Ok::<(), vasi::BuildError>(())
+    /// ```
+    pub fn arg(&mut self, arg: impl Into<String>) -> &mut Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// Appends arguments.
+    ///
+    /// ```
+    /// let ctx = vasi::WasiCtxBuilder::new().args(["app", "-v"]).build()?;
+    /// # Ok::<(), vasi::BuildError>(())
+    /// ```
+    pub fn args<S: Into<String>>(&mut self, args: impl IntoIterator<Item = S>) -> &mut Self {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// Sets an environment variable (later values of a name replace earlier ones).
+    ///
+    /// ```
+    /// let ctx = vasi::WasiCtxBuilder::new().env("HOME", "/home/guest").build()?;
+    /// # Ok::<(), vasi::BuildError>(())
+    /// ```
+    pub fn env(&mut self, name: impl Into<String>, value: impl Into<String>) -> &mut Self {
+        let (name, value) = (name.into(), value.into());
+        if let Some(slot) = self.env.iter_mut().find(|(k, _)| *k == name) {
+            slot.1 = value;
+        } else {
+            self.env.push((name, value));
+        }
+        self
+    }
+
+    /// Passes the host process's environment to the guest (variables whose name
+    /// or value is not UTF-8 are skipped).
+    ///
+    /// ```
+    /// let ctx = vasi::WasiCtxBuilder::new().inherit_env().build()?;
+    /// # Ok::<(), vasi::BuildError>(())
+    /// ```
+    pub fn inherit_env(&mut self) -> &mut Self {
+        for (k, v) in std::env::vars_os() {
+            if let (Ok(k), Ok(v)) = (k.into_string(), v.into_string()) {
+                self.env(k, v);
+            }
+        }
+        self
+    }
+
+    /// Reads the guest's stdin from `reader` (bytes, a file, a pipe...).
+    ///
+    /// ```
+    /// let ctx = vasi::WasiCtxBuilder::new().stdin(std::io::Cursor::new(b"data".to_vec())).build()?;
+    /// # Ok::<(), vasi::BuildError>(())
+    /// ```
+    pub fn stdin(&mut self, reader: impl Read + Send + 'static) -> &mut Self {
+        self.stdin = (Box::new(reader), filetype::UNKNOWN);
+        self
+    }
+
+    /// Writes the guest's stdout to `writer` (a [`crate::CaptureBuffer`], a file...).
+    ///
+    /// ```
+    /// let out = vasi::CaptureBuffer::new();
+    /// let ctx = vasi::WasiCtxBuilder::new().stdout(out.clone()).build()?;
+    /// # Ok::<(), vasi::BuildError>(())
+    /// ```
+    pub fn stdout(&mut self, writer: impl Write + Send + 'static) -> &mut Self {
+        self.stdout = (Box::new(writer), filetype::UNKNOWN);
+        self
+    }
+
+    /// Writes the guest's stderr to `writer`.
+    ///
+    /// ```
+    /// let ctx = vasi::WasiCtxBuilder::new().stderr(std::io::sink()).build()?;
+    /// # Ok::<(), vasi::BuildError>(())
+    /// ```
+    pub fn stderr(&mut self, writer: impl Write + Send + 'static) -> &mut Self {
+        self.stderr = (Box::new(writer), filetype::UNKNOWN);
+        self
+    }
+
+    /// Gives the guest the host process's stdin, stdout and stderr. A stream that
+    /// is a terminal is reported to the guest as a character device (so the guest
+    /// may use colours); any other stream is reported as `unknown`.
+    ///
+    /// ```
+    /// let ctx = vasi::WasiCtxBuilder::new().inherit_stdio().build()?;
+    /// # Ok::<(), vasi::BuildError>(())
+    /// ```
+    pub fn inherit_stdio(&mut self) -> &mut Self {
+        use std::io::IsTerminal;
+        let kind = |tty: bool| {
+            if tty {
+                filetype::CHARACTER_DEVICE
+            } else {
+                filetype::UNKNOWN
+            }
+        };
+        self.stdin = (
+            Box::new(std::io::stdin()),
+            kind(std::io::stdin().is_terminal()),
+        );
+        self.stdout = (
+            Box::new(std::io::stdout()),
+            kind(std::io::stdout().is_terminal()),
+        );
+        self.stderr = (
+            Box::new(std::io::stderr()),
+            kind(std::io::stderr().is_terminal()),
+        );
+        self
+    }
+
+    /// Mounts `dir` at `guest_path`. Preopens get fds 3, 4, ... in the order they
+    /// are added.
+    ///
+    /// ```
+    /// let fs = vasi::vfs::MemFs::new();
+    /// let ctx = vasi::WasiCtxBuilder::new().preopen_dir(fs.root(), "/data").build()?;
+    /// # Ok::<(), vasi::BuildError>(())
+    /// ```
+    pub fn preopen_dir(&mut self, dir: Arc<dyn Dir>, guest_path: impl Into<String>) -> &mut Self {
+        self.preopens.push((dir, guest_path.into()));
+        self
+    }
+
+    /// Mounts the host directory `host_path` at `guest_path`, confined to it.
+    ///
+    /// # Errors
+    /// The host directory cannot be opened.
+    ///
+    /// # Ambient authority
+    /// This opens a host path with the process's own rights; everything the guest
+    /// then does stays beneath it.
+    ///
+    /// ```
+    /// let tmp = tempfile::tempdir()?;
+    /// let ctx = vasi::WasiCtxBuilder::new().preopen_host_dir(tmp.path(), "/work")?.build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "host")]
+    pub fn preopen_host_dir(
+        &mut self,
+        host_path: impl AsRef<std::path::Path>,
+        guest_path: impl Into<String>,
+    ) -> std::io::Result<&mut Self> {
+        let dir = crate::vfs::HostDir::open_ambient(host_path)?;
+        Ok(self.preopen_dir(Arc::new(dir), guest_path))
+    }
+
+    /// Uses `clocks` for `clock_time_get`, `clock_res_get` and sleeps.
+    ///
+    /// ```
+    /// let ctx = vasi::WasiCtxBuilder::new().clocks(vasi::HostClocks::new()).build()?;
+    /// # Ok::<(), vasi::BuildError>(())
+    /// ```
+    pub fn clocks(&mut self, clocks: impl Clocks + 'static) -> &mut Self {
+        self.clocks = Box::new(clocks);
+        self
+    }
+
+    /// Uses `random` for `random_get`.
+    ///
+    /// ```
+    /// struct Zeros;
+    /// impl vasi::Random for Zeros {
+    ///     fn fill(&mut self, buf: &mut [u8]) -> Result<(), vasi::Errno> {
+    ///         buf.fill(0);
+    ///         Ok(())
+    ///     }
+    /// }
+    /// let ctx = vasi::WasiCtxBuilder::new().random(Zeros).build()?;
+    /// # Ok::<(), vasi::BuildError>(())
+    /// ```
+    pub fn random(&mut self, random: impl Random + 'static) -> &mut Self {
+        self.random = Some(Box::new(random));
+        self
+    }
+
+    /// Caps the number of open descriptors (stdio and preopens included); more
+    /// opens fail with `EMFILE`.
+    ///
+    /// ```
+    /// let ctx = vasi::WasiCtxBuilder::new().max_open_files(64).build()?;
+    /// # Ok::<(), vasi::BuildError>(())
+    /// ```
+    pub fn max_open_files(&mut self, max: u32) -> &mut Self {
+        self.max_open = max;
+        self
+    }
+
+    /// Builds the context, leaving this builder with its defaults.
+    ///
+    /// # Errors
+    /// An argument or environment variable that the guest could not receive
+    /// intact (see [`BuildError`]).
+    pub fn build(&mut self) -> Result<WasiCtx, BuildError> {
+        let b = std::mem::take(self);
+        let mut args = StringList::default();
+        for a in &b.args {
+            if a.contains('\0') {
+                return Err(BuildError::NulInArg(a.clone()));
+            }
+            args.push(a);
+        }
+        let mut env = StringList::default();
+        let mut pair = String::new();
+        for (k, v) in &b.env {
+            if k.is_empty() || k.contains(['=', '\0']) || v.contains('\0') {
+                return Err(BuildError::BadEnvVar(format!("{k}={v}")));
+            }
+            pair.clear();
+            pair.push_str(k);
+            pair.push('=');
+            pair.push_str(v);
+            env.push(&pair);
+        }
+        if u32::try_from(args.bytes.len()).is_err() || u32::try_from(env.bytes.len()).is_err() {
+            return Err(BuildError::TooLarge);
+        }
+        let mut table = Table::new(b.max_open.max(3));
+        let e = |_| BuildError::TooManyPreopens;
+        table
+            .push(Descriptor::Reader(b.stdin.0, b.stdin.1))
+            .map_err(e)?;
+        table
+            .push(Descriptor::Writer(b.stdout.0, b.stdout.1))
+            .map_err(e)?;
+        table
+            .push(Descriptor::Writer(b.stderr.0, b.stderr.1))
+            .map_err(e)?;
+        for (dir, path) in b.preopens {
+            table
+                .push(Descriptor::Dir(OpenDir {
+                    dir,
+                    preopen: Some(path),
+                    cursor: None,
+                    rights_base: crate::p1::abi::rights::DIRECTORY,
+                    rights_inheriting: crate::p1::abi::rights::ALL,
+                }))
+                .map_err(e)?;
+        }
+        Ok(WasiCtx {
+            args,
+            env,
+            table,
+            clocks: b.clocks,
+            random: b.random.unwrap_or_else(default_random),
+        })
+    }
+}
+
+#[cfg(feature = "host")]
+fn default_random() -> Box<dyn Random> {
+    Box::new(crate::random::OsRandom)
+}
+
+#[cfg(not(feature = "host"))]
+fn default_random() -> Box<dyn Random> {
+    struct NoRandom;
+    impl Random for NoRandom {
+        fn fill(&mut self, _buf: &mut [u8]) -> Result<(), crate::Errno> {
+            Err(crate::Errno::Nosys)
+        }
+    }
+    Box::new(NoRandom)
+}

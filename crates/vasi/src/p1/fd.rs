@@ -1,0 +1,642 @@
+//! `fd_*`: operations on open descriptors.
+
+use super::abi::{self, fdflags, filetype, fstflags, rights, whence};
+use crate::table::{Descriptor, DirCursor, OpenFile};
+use crate::vfs::{FileType, SetTime, Stat};
+use crate::{Errno, Error, GuestMemory, WasiCtx};
+use std::io;
+
+/// The open regular file behind `fd`: `EBADF` for a closed fd or a directory,
+/// `ESPIPE` for a stream (stdio), which cannot be positioned.
+fn seekable(ctx: &mut WasiCtx, fd: u32) -> Result<&mut OpenFile, Error> {
+    match ctx.table.get(fd)? {
+        Descriptor::File(f) => Ok(f),
+        Descriptor::Reader(..) | Descriptor::Writer(..) => Err(Errno::Spipe.into()),
+        Descriptor::Dir(_) => Err(Error::badf()),
+    }
+}
+
+fn stream_io(e: io::Error) -> Error {
+    Error::Errno(e.into())
+}
+
+/// Reads from `fd` into the buffers of the `iovs` array; writes the byte count to
+/// `nread`. Files read at and advance the fd's position; stdin reads once into
+/// the first non-empty buffer (a short read, as a pipe gives).
+///
+/// This corresponds to `fd_read` in `wasi_snapshot_preview1`.
+pub fn fd_read(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    nread: u32,
+) -> Result<(), Error> {
+    let iovs = mem.iovecs(iovs, iovs_len)?;
+    let n = match ctx.table.get(fd)? {
+        Descriptor::File(f) => {
+            if !f.read {
+                return Err(Error::badf());
+            }
+            let n = read_file_at(f, mem, iovs, f.position)?;
+            f.position += n as u64;
+            n
+        }
+        Descriptor::Reader(r, _) => {
+            let mut n = 0;
+            for i in 0..iovs.count() {
+                let (buf, len) = mem.iovec(iovs, i);
+                if len == 0 {
+                    continue;
+                }
+                let dst = mem.slice_mut(buf, len)?;
+                n = loop {
+                    match r.read(dst) {
+                        Ok(n) => break n,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(stream_io(e)),
+                    }
+                };
+                break;
+            }
+            n
+        }
+        Descriptor::Writer(..) | Descriptor::Dir(_) => return Err(Error::badf()),
+    };
+    mem.write_u32(nread, n as u32)
+}
+
+/// Reads at `offset` into successive buffers until one is not filled.
+fn read_file_at(
+    f: &OpenFile,
+    mem: &mut GuestMemory<'_>,
+    iovs: crate::memory::Iovecs,
+    offset: u64,
+) -> Result<usize, Error> {
+    let mut total: usize = 0;
+    for i in 0..iovs.count() {
+        let (buf, len) = mem.iovec(iovs, i);
+        let room = (u32::MAX as usize - total).min(len as usize) as u32;
+        let dst = mem.slice_mut(buf, room)?;
+        let n = match f.file.read_at(dst, offset + total as u64) {
+            Ok(n) => n,
+            Err(e) if total == 0 => return Err(e.into()),
+            Err(_) => break,
+        };
+        total += n;
+        if n < room as usize || total == u32::MAX as usize {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+/// Reads from the file `fd` at `offset` without moving its position.
+///
+/// This corresponds to `fd_pread` in `wasi_snapshot_preview1`.
+pub fn fd_pread(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    offset: u64,
+    nread: u32,
+) -> Result<(), Error> {
+    let iovs = mem.iovecs(iovs, iovs_len)?;
+    let f = seekable(ctx, fd)?;
+    if !f.read {
+        return Err(Error::badf());
+    }
+    let n = read_file_at(f, mem, iovs, offset)?;
+    mem.write_u32(nread, n as u32)
+}
+
+/// Writes the buffers of the `iovs` array to `fd`; writes the byte count to
+/// `nwritten`. Files write at the fd's position (or at the end, with the
+/// `append` flag) and advance it; stdout and stderr take every byte.
+///
+/// This corresponds to `fd_write` in `wasi_snapshot_preview1`.
+pub fn fd_write(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    nwritten: u32,
+) -> Result<(), Error> {
+    let iovs = mem.iovecs(iovs, iovs_len)?;
+    let n = match ctx.table.get(fd)? {
+        Descriptor::File(f) => {
+            if !f.write {
+                return Err(Error::badf());
+            }
+            if f.flags & fdflags::APPEND != 0 {
+                let mut total = 0usize;
+                for i in 0..iovs.count() {
+                    let (buf, len) = mem.iovec(iovs, i);
+                    let src = mem.slice(buf, len)?;
+                    match f.file.append(src) {
+                        Ok((n, end)) => {
+                            total += n;
+                            f.position = end;
+                        }
+                        Err(e) if total == 0 => return Err(e.into()),
+                        Err(_) => break,
+                    }
+                }
+                total
+            } else {
+                let n = write_file_at(f, mem, iovs, f.position)?;
+                f.position += n as u64;
+                n
+            }
+        }
+        Descriptor::Writer(w, _) => {
+            let mut total = 0usize;
+            for i in 0..iovs.count() {
+                let (buf, len) = mem.iovec(iovs, i);
+                let src = mem.slice(buf, len)?;
+                w.write_all(src).map_err(stream_io)?;
+                total += len as usize;
+            }
+            w.flush().map_err(stream_io)?;
+            total
+        }
+        Descriptor::Reader(..) | Descriptor::Dir(_) => return Err(Error::badf()),
+    };
+    mem.write_u32(nwritten, n.min(u32::MAX as usize) as u32)
+}
+
+fn write_file_at(
+    f: &OpenFile,
+    mem: &GuestMemory<'_>,
+    iovs: crate::memory::Iovecs,
+    offset: u64,
+) -> Result<usize, Error> {
+    let mut total: usize = 0;
+    for i in 0..iovs.count() {
+        let (buf, len) = mem.iovec(iovs, i);
+        let src = mem.slice(buf, len)?;
+        let n = match f.file.write_at(src, offset + total as u64) {
+            Ok(n) => n,
+            Err(e) if total == 0 => return Err(e.into()),
+            Err(_) => break,
+        };
+        total += n;
+        if n < len as usize {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+/// Writes to the file `fd` at `offset` without moving its position.
+///
+/// This corresponds to `fd_pwrite` in `wasi_snapshot_preview1`.
+pub fn fd_pwrite(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    offset: u64,
+    nwritten: u32,
+) -> Result<(), Error> {
+    let iovs = mem.iovecs(iovs, iovs_len)?;
+    let f = seekable(ctx, fd)?;
+    if !f.write {
+        return Err(Error::badf());
+    }
+    let n = write_file_at(f, mem, iovs, offset)?;
+    mem.write_u32(nwritten, n as u32)
+}
+
+/// Moves the position of the file `fd`; writes the new position (a `u64`) to
+/// `newoffset`. A position before the start is `EINVAL`.
+///
+/// This corresponds to `fd_seek` in `wasi_snapshot_preview1`.
+pub fn fd_seek(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    offset: u64,
+    whence: u32,
+    newoffset: u32,
+) -> Result<(), Error> {
+    let f = seekable(ctx, fd)?;
+    let base = match whence {
+        whence::SET => 0,
+        whence::CUR => f.position,
+        whence::END => f.file.stat()?.size,
+        _ => return Err(Error::inval()),
+    };
+    let new = i128::from(base) + i128::from(offset as i64);
+    if new < 0 || new > i128::from(i64::MAX) {
+        return Err(Error::inval());
+    }
+    f.position = new as u64;
+    mem.write_u64(newoffset, f.position)
+}
+
+/// Writes the position of the file `fd` (a `u64`) to `offset`.
+///
+/// This corresponds to `fd_tell` in `wasi_snapshot_preview1`.
+pub fn fd_tell(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    offset: u32,
+) -> Result<(), Error> {
+    let pos = seekable(ctx, fd)?.position;
+    mem.write_u64(offset, pos)
+}
+
+/// Closes `fd` (any fd, preopens and stdio included).
+///
+/// This corresponds to `fd_close` in `wasi_snapshot_preview1`.
+pub fn fd_close(ctx: &mut WasiCtx, _mem: &mut GuestMemory<'_>, fd: u32) -> Result<(), Error> {
+    ctx.table.remove(fd)?;
+    Ok(())
+}
+
+/// Flushes the file or directory `fd` to storage; `EINVAL` for a stream.
+///
+/// This corresponds to `fd_sync` in `wasi_snapshot_preview1`.
+pub fn fd_sync(ctx: &mut WasiCtx, _mem: &mut GuestMemory<'_>, fd: u32) -> Result<(), Error> {
+    match ctx.table.get(fd)? {
+        Descriptor::File(f) => f.file.sync()?,
+        Descriptor::Dir(d) => d.dir.sync()?,
+        Descriptor::Reader(..) | Descriptor::Writer(..) => return Err(Error::inval()),
+    }
+    Ok(())
+}
+
+/// Flushes the data of the file `fd` to storage; `EINVAL` for a stream.
+///
+/// This corresponds to `fd_datasync` in `wasi_snapshot_preview1`.
+pub fn fd_datasync(ctx: &mut WasiCtx, _mem: &mut GuestMemory<'_>, fd: u32) -> Result<(), Error> {
+    match ctx.table.get(fd)? {
+        Descriptor::File(f) => f.file.datasync()?,
+        Descriptor::Dir(d) => d.dir.sync()?,
+        Descriptor::Reader(..) | Descriptor::Writer(..) => return Err(Error::inval()),
+    }
+    Ok(())
+}
+
+/// Writes the `fdstat` (type, flags, rights) of `fd` to `stat`.
+///
+/// This corresponds to `fd_fdstat_get` in `wasi_snapshot_preview1`.
+pub fn fd_fdstat_get(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    stat: u32,
+) -> Result<(), Error> {
+    let bytes = match ctx.table.get(fd)? {
+        Descriptor::File(f) => abi::fdstat(
+            filetype::REGULAR_FILE,
+            f.flags,
+            f.rights_base,
+            f.rights_inheriting,
+        ),
+        Descriptor::Dir(d) => {
+            abi::fdstat(filetype::DIRECTORY, 0, d.rights_base, d.rights_inheriting)
+        }
+        Descriptor::Reader(_, t) => abi::fdstat(*t, 0, rights::STDIN, 0),
+        Descriptor::Writer(_, t) => abi::fdstat(*t, 0, rights::STDOUT, 0),
+    };
+    mem.write_struct(stat, 8, &bytes)
+}
+
+/// Sets the flags of `fd`. On files, `append` and `nonblock` are kept; the
+/// synchronisation flags cannot be changed after opening (as on Linux) and are
+/// ignored. Undefined bits are `EINVAL`.
+///
+/// This corresponds to `fd_fdstat_set_flags` in `wasi_snapshot_preview1`.
+pub fn fd_fdstat_set_flags(
+    ctx: &mut WasiCtx,
+    _mem: &mut GuestMemory<'_>,
+    fd: u32,
+    flags: u32,
+) -> Result<(), Error> {
+    let desc = ctx.table.get(fd)?;
+    let flags = u16::try_from(flags).map_err(|_| Error::inval())?;
+    if flags & !fdflags::ALL != 0 {
+        return Err(Error::inval());
+    }
+    if let Descriptor::File(f) = desc {
+        let keep = fdflags::APPEND | fdflags::NONBLOCK;
+        f.flags = (f.flags & !keep) | (flags & keep);
+    }
+    Ok(())
+}
+
+/// Drops rights from `fd`; asking for a right it does not have is
+/// `ENOTCAPABLE` (rights can only shrink).
+///
+/// This corresponds to `fd_fdstat_set_rights` in `wasi_snapshot_preview1`.
+pub fn fd_fdstat_set_rights(
+    ctx: &mut WasiCtx,
+    _mem: &mut GuestMemory<'_>,
+    fd: u32,
+    base: u64,
+    inheriting: u64,
+) -> Result<(), Error> {
+    let (cur_base, cur_inh) = match ctx.table.get(fd)? {
+        Descriptor::File(f) => (&mut f.rights_base, &mut f.rights_inheriting),
+        Descriptor::Dir(d) => (&mut d.rights_base, &mut d.rights_inheriting),
+        Descriptor::Reader(..) | Descriptor::Writer(..) => {
+            return Err(Errno::Notcapable.into());
+        }
+    };
+    if base & !*cur_base != 0 || inheriting & !*cur_inh != 0 {
+        return Err(Errno::Notcapable.into());
+    }
+    *cur_base = base;
+    *cur_inh = inheriting;
+    Ok(())
+}
+
+fn stream_stat(filetype: u8) -> Stat {
+    Stat {
+        dev: 0,
+        ino: 0,
+        filetype: if filetype == filetype::CHARACTER_DEVICE {
+            FileType::CharacterDevice
+        } else {
+            FileType::Unknown
+        },
+        nlink: 1,
+        size: 0,
+        atim: 0,
+        mtim: 0,
+        ctim: 0,
+    }
+}
+
+/// Writes the `filestat` of `fd` to `buf`.
+///
+/// This corresponds to `fd_filestat_get` in `wasi_snapshot_preview1`.
+pub fn fd_filestat_get(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    buf: u32,
+) -> Result<(), Error> {
+    let stat = match ctx.table.get(fd)? {
+        Descriptor::File(f) => f.file.stat()?,
+        Descriptor::Dir(d) => d.dir.stat()?,
+        Descriptor::Reader(_, t) | Descriptor::Writer(_, t) => stream_stat(*t),
+    };
+    mem.write_struct(buf, 8, &abi::filestat(&stat))
+}
+
+/// Truncates or extends the file `fd`, which must be open for writing.
+///
+/// This corresponds to `fd_filestat_set_size` in `wasi_snapshot_preview1`.
+pub fn fd_filestat_set_size(
+    ctx: &mut WasiCtx,
+    _mem: &mut GuestMemory<'_>,
+    fd: u32,
+    size: u64,
+) -> Result<(), Error> {
+    match ctx.table.get(fd)? {
+        Descriptor::File(f) if f.write => Ok(f.file.set_len(size)?),
+        _ => Err(Error::badf()),
+    }
+}
+
+/// Decodes `fstflags` and the two timestamps into backend terms.
+pub(crate) fn set_times(
+    atim: u64,
+    mtim: u64,
+    flags: u32,
+) -> Result<(Option<SetTime>, Option<SetTime>), Error> {
+    let flags = u16::try_from(flags).map_err(|_| Error::inval())?;
+    if flags & !fstflags::ALL != 0 {
+        return Err(Error::inval());
+    }
+    let pick = |set: u16, now: u16, t: u64| -> Result<Option<SetTime>, Error> {
+        match (flags & set != 0, flags & now != 0) {
+            (true, true) => Err(Error::inval()),
+            (true, false) => Ok(Some(SetTime::At(t))),
+            (false, true) => Ok(Some(SetTime::Now)),
+            (false, false) => Ok(None),
+        }
+    };
+    Ok((
+        pick(fstflags::ATIM, fstflags::ATIM_NOW, atim)?,
+        pick(fstflags::MTIM, fstflags::MTIM_NOW, mtim)?,
+    ))
+}
+
+/// Sets the access and/or modification time of `fd`.
+///
+/// This corresponds to `fd_filestat_set_times` in `wasi_snapshot_preview1`.
+pub fn fd_filestat_set_times(
+    ctx: &mut WasiCtx,
+    _mem: &mut GuestMemory<'_>,
+    fd: u32,
+    atim: u64,
+    mtim: u64,
+    flags: u32,
+) -> Result<(), Error> {
+    let desc = ctx.table.get(fd)?;
+    let (a, m) = set_times(atim, mtim, flags)?;
+    match desc {
+        Descriptor::File(f) => f.file.set_times(a, m)?,
+        Descriptor::Dir(d) => d.dir.set_times(a, m)?,
+        Descriptor::Reader(..) | Descriptor::Writer(..) => return Err(Error::badf()),
+    }
+    Ok(())
+}
+
+/// Writes the `prestat` of the preopened directory `fd`; `EBADF` if `fd` is not
+/// a preopen.
+///
+/// This corresponds to `fd_prestat_get` in `wasi_snapshot_preview1`.
+pub fn fd_prestat_get(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    buf: u32,
+) -> Result<(), Error> {
+    match ctx.table.get(fd)? {
+        Descriptor::Dir(d) => match &d.preopen {
+            Some(name) => mem.write_struct(buf, 4, &abi::prestat_dir(name.len() as u32)),
+            None => Err(Error::badf()),
+        },
+        _ => Err(Error::badf()),
+    }
+}
+
+/// Writes the guest path of the preopened directory `fd` (without a NUL) to
+/// `path`; `ENAMETOOLONG` if `path_len` is too small.
+///
+/// This corresponds to `fd_prestat_dir_name` in `wasi_snapshot_preview1`.
+pub fn fd_prestat_dir_name(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    path: u32,
+    path_len: u32,
+) -> Result<(), Error> {
+    match ctx.table.get(fd)? {
+        Descriptor::Dir(d) => match &d.preopen {
+            Some(name) => {
+                if (path_len as usize) < name.len() {
+                    return Err(Errno::Nametoolong.into());
+                }
+                mem.slice_mut(path, name.len() as u32)?
+                    .copy_from_slice(name.as_bytes());
+                Ok(())
+            }
+            None => Err(Error::badf()),
+        },
+        _ => Err(Error::badf()),
+    }
+}
+
+/// Lists the directory `fd` into `buf` as `dirent` records followed by their
+/// names, starting at `cookie`; writes the bytes used to `bufused`. A record that
+/// does not fit is cut off at the end of the buffer (`bufused == buf_len`), and
+/// the guest resumes from the last complete record's `d_next`.
+///
+/// Cookies 0 and 1 are `.` and `..`; then the backend's entries. The listing in
+/// progress is kept with the fd, so resuming where the previous call stopped
+/// does not re-list the directory: a full scan is linear in its size.
+///
+/// This corresponds to `fd_readdir` in `wasi_snapshot_preview1`.
+pub fn fd_readdir(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    buf: u32,
+    buf_len: u32,
+    cookie: u64,
+    bufused: u32,
+) -> Result<(), Error> {
+    let od = match ctx.table.get(fd)? {
+        Descriptor::Dir(d) => d,
+        _ => return Err(Errno::Notdir.into()),
+    };
+    let out = mem.slice_mut(buf, buf_len)?;
+    let mut used = 0usize;
+    let mut cookie = cookie;
+    if cookie < 2 {
+        let ino = od.dir.stat()?.ino;
+        while cookie < 2 {
+            let name: &[u8] = if cookie == 0 { b"." } else { b".." };
+            let header = abi::dirent(cookie + 1, ino, name.len() as u32, filetype::DIRECTORY);
+            if !put_dirent(out, &mut used, &header, name) {
+                return mem.write_u32(bufused, used as u32);
+            }
+            cookie += 1;
+        }
+    }
+    let mut cursor = match od.cursor.take() {
+        Some(c) if c.cookie == cookie => c,
+        _ => DirCursor {
+            cookie,
+            pending: None,
+            iter: od.dir.entries(cookie - 2)?,
+        },
+    };
+    loop {
+        let entry = match cursor.pending.take() {
+            Some(e) => e,
+            None => match cursor.iter.next_entry() {
+                None => break,
+                Some(Ok(e)) => e,
+                Some(Err(e)) => return Err(e.into()),
+            },
+        };
+        let next = entry.next.checked_add(2).ok_or(Errno::Overflow)?;
+        let header = abi::dirent(
+            next,
+            entry.ino,
+            entry.name.len() as u32,
+            abi::filetype_raw(entry.filetype),
+        );
+        if put_dirent(out, &mut used, &header, entry.name.as_bytes()) {
+            cursor.cookie = next;
+        } else {
+            cursor.pending = Some(entry);
+            break;
+        }
+    }
+    od.cursor = Some(cursor);
+    mem.write_u32(bufused, used as u32)
+}
+
+/// Appends a record to `out`, cut off at its end; returns whether it fit whole.
+fn put_dirent(out: &mut [u8], used: &mut usize, header: &[u8], name: &[u8]) -> bool {
+    for part in [header, name] {
+        let room = out.len() - *used;
+        let n = part.len().min(room);
+        out[*used..*used + n].copy_from_slice(&part[..n]);
+        *used += n;
+        if n < part.len() {
+            return false;
+        }
+    }
+    true
+}
+
+/// Moves descriptor `from` to number `to`, closing what `to` held; both must be
+/// open.
+///
+/// This corresponds to `fd_renumber` in `wasi_snapshot_preview1`.
+pub fn fd_renumber(
+    ctx: &mut WasiCtx,
+    _mem: &mut GuestMemory<'_>,
+    from: u32,
+    to: u32,
+) -> Result<(), Error> {
+    Ok(ctx.table.renumber(from, to)?)
+}
+
+/// Advice about an access pattern: checked and accepted (a virtual file has no
+/// cache to tune).
+///
+/// This corresponds to `fd_advise` in `wasi_snapshot_preview1`.
+pub fn fd_advise(
+    ctx: &mut WasiCtx,
+    _mem: &mut GuestMemory<'_>,
+    fd: u32,
+    _offset: u64,
+    _len: u64,
+    advice: u32,
+) -> Result<(), Error> {
+    seekable(ctx, fd)?;
+    if advice > abi::advice::MAX {
+        return Err(Error::inval());
+    }
+    Ok(())
+}
+
+/// Makes sure the file `fd` is at least `offset + len` bytes long.
+///
+/// This corresponds to `fd_allocate` in `wasi_snapshot_preview1`.
+pub fn fd_allocate(
+    ctx: &mut WasiCtx,
+    _mem: &mut GuestMemory<'_>,
+    fd: u32,
+    offset: u64,
+    len: u64,
+) -> Result<(), Error> {
+    let f = seekable(ctx, fd)?;
+    if !f.write {
+        return Err(Error::badf());
+    }
+    let end = offset.checked_add(len).ok_or(Errno::Fbig)?;
+    if end > i64::MAX as u64 {
+        return Err(Errno::Fbig.into());
+    }
+    if end > f.file.stat()?.size {
+        f.file.set_len(end)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,345 @@
+//! `HostDir`: a host directory, confined with cap-std.
+
+use super::{Dir, DirEntry, File, FileType, Node, OpenOptions, ReadDir, SetTime, Stat};
+use crate::Errno;
+use cap_fs_ext::{
+    DirExt, FollowSymlinks, OpenOptionsFollowExt, OpenOptionsMaybeDirExt, OsMetadataExt,
+};
+use cap_std::fs::{Dir as CapDir, File as CapFile, FileExt as _, Metadata};
+use std::any::Any;
+use std::io;
+use std::os::unix::fs::DirEntryExt as _;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+/// A directory of the host's filesystem.
+///
+/// Every operation goes through cap-std on a handle to this directory, and takes
+/// a single name that the core's path walker has already checked, so a guest can
+/// reach nothing outside it: not with `..`, not with absolute paths, not through
+/// symlinks (which the core follows itself, within the mount).
+///
+/// ```
+/// let tmp = tempfile::tempdir()?;
+/// std::fs::write(tmp.path().join("hello.txt"), "hi")?;
+/// let dir = vasi::vfs::HostDir::open_ambient(tmp.path())?;
+/// let ctx = vasi::WasiCtxBuilder::new()
+///     .preopen_dir(std::sync::Arc::new(dir), "/work")
+///     .build()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct HostDir {
+    dir: CapDir,
+}
+
+impl HostDir {
+    /// Opens the host directory `path`.
+    ///
+    /// # Ambient authority
+    /// This uses the process's own access to the host filesystem to open `path`;
+    /// everything done through the returned handle stays beneath it.
+    pub fn open_ambient(path: impl AsRef<Path>) -> io::Result<Self> {
+        let dir = CapDir::open_ambient_dir(path, cap_std::ambient_authority())?;
+        Ok(HostDir { dir })
+    }
+
+    /// Wraps an already open cap-std directory.
+    pub fn from_cap_std(dir: CapDir) -> Self {
+        HostDir { dir }
+    }
+}
+
+fn errno(e: io::Error) -> Errno {
+    e.into()
+}
+
+fn nanos(secs: i64, nsec: i64) -> u64 {
+    u64::try_from(secs)
+        .unwrap_or(0)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::try_from(nsec).unwrap_or(0))
+}
+
+fn stat_of(md: &Metadata) -> Stat {
+    let ft = md.file_type();
+    let filetype = if ft.is_dir() {
+        FileType::Directory
+    } else if ft.is_file() {
+        FileType::RegularFile
+    } else if ft.is_symlink() {
+        FileType::SymbolicLink
+    } else {
+        use cap_fs_ext::FileTypeExt;
+        if ft.is_block_device() {
+            FileType::BlockDevice
+        } else if ft.is_char_device() {
+            FileType::CharacterDevice
+        } else if ft.is_socket() {
+            FileType::SocketStream
+        } else {
+            FileType::Unknown
+        }
+    };
+    Stat {
+        dev: md.dev(),
+        ino: md.ino(),
+        filetype,
+        nlink: md.nlink(),
+        size: md.len(),
+        atim: nanos(md.atime(), md.atime_nsec()),
+        mtim: nanos(md.mtime(), md.mtime_nsec()),
+        ctim: nanos(md.ctime(), md.ctime_nsec()),
+    }
+}
+
+fn time_spec(t: Option<SetTime>) -> Option<fs_set_times::SystemTimeSpec> {
+    t.map(|t| match t {
+        SetTime::Now => fs_set_times::SystemTimeSpec::SymbolicNow,
+        SetTime::At(ns) => {
+            fs_set_times::SystemTimeSpec::Absolute(UNIX_EPOCH + Duration::from_nanos(ns))
+        }
+    })
+}
+
+fn cap_time_spec(t: Option<SetTime>) -> Option<cap_fs_ext::SystemTimeSpec> {
+    time_spec(t).map(cap_fs_ext::SystemTimeSpec::from_std)
+}
+
+impl HostDir {
+    /// `ENOTDIR` or `ELOOP` from an open that demanded a directory: `ELOOP` if
+    /// `name` is a symlink (so that the core follows it), else the error.
+    fn dir_open_error(&self, name: &str, e: io::Error) -> Errno {
+        let e = errno(e);
+        if matches!(e, Errno::Notdir | Errno::Loop) {
+            if let Ok(md) = self.dir.symlink_metadata(name) {
+                if md.file_type().is_symlink() {
+                    return Errno::Loop;
+                }
+            }
+            return Errno::Notdir;
+        }
+        e
+    }
+}
+
+impl Dir for HostDir {
+    fn open(&self, name: &str, options: &OpenOptions) -> Result<Node, Errno> {
+        if options.directory && !options.write && !options.create && !options.create_new {
+            return match self.dir.open_dir_nofollow(name) {
+                Ok(dir) => Ok(Node::Dir(Arc::new(HostDir { dir }))),
+                Err(e) => Err(self.dir_open_error(name, e)),
+            };
+        }
+        let mut o = cap_std::fs::OpenOptions::new();
+        // The host handle needs write access to create or truncate; the core's
+        // descriptor still refuses writes the guest did not ask for.
+        let write = options.write || options.create || options.create_new || options.truncate;
+        o.read(options.read || !write)
+            .write(write)
+            .create(options.create)
+            .create_new(options.create_new)
+            .truncate(options.truncate)
+            .follow(FollowSymlinks::No)
+            .maybe_dir(true);
+        let file = self.dir.open_with(name, &o).map_err(errno)?;
+        let md = file.metadata().map_err(errno)?;
+        if md.is_dir() {
+            if write {
+                return Err(Errno::Isdir);
+            }
+            return Ok(Node::Dir(Arc::new(HostDir {
+                dir: CapDir::from_std_file(file.into_std()),
+            })));
+        }
+        if options.directory {
+            return Err(Errno::Notdir);
+        }
+        Ok(Node::File(Box::new(HostFile { file })))
+    }
+
+    fn stat_at(&self, name: &str) -> Result<Stat, Errno> {
+        let md = self.dir.symlink_metadata(name).map_err(errno)?;
+        Ok(stat_of(&md))
+    }
+
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(stat_of(&self.dir.dir_metadata().map_err(errno)?))
+    }
+
+    fn create_dir(&self, name: &str) -> Result<(), Errno> {
+        self.dir.create_dir(name).map_err(errno)
+    }
+
+    fn remove_dir(&self, name: &str) -> Result<(), Errno> {
+        self.dir.remove_dir(name).map_err(errno)
+    }
+
+    fn unlink(&self, name: &str) -> Result<(), Errno> {
+        match self.dir.remove_file_or_symlink(name) {
+            Ok(()) => Ok(()),
+            // unlink(2) of a directory is EISDIR on Linux but EPERM by POSIX;
+            // say EISDIR everywhere.
+            Err(e) => match errno(e) {
+                Errno::Perm | Errno::Acces
+                    if self.dir.symlink_metadata(name).is_ok_and(|m| m.is_dir()) =>
+                {
+                    Err(Errno::Isdir)
+                }
+                e => Err(e),
+            },
+        }
+    }
+
+    fn rename(&self, name: &str, to: &dyn Dir, to_name: &str) -> Result<(), Errno> {
+        let Some(to) = to.as_any().downcast_ref::<HostDir>() else {
+            return Err(Errno::Xdev);
+        };
+        self.dir.rename(name, &to.dir, to_name).map_err(errno)
+    }
+
+    fn read_link(&self, name: &str) -> Result<String, Errno> {
+        let target = self.dir.read_link_contents(name).map_err(errno)?;
+        target
+            .into_os_string()
+            .into_string()
+            .map_err(|_| Errno::Ilseq)
+    }
+
+    fn symlink(&self, target: &str, name: &str) -> Result<(), Errno> {
+        self.dir.symlink(target, name).map_err(errno)
+    }
+
+    fn hard_link(&self, name: &str, to: &dyn Dir, to_name: &str) -> Result<(), Errno> {
+        let Some(to) = to.as_any().downcast_ref::<HostDir>() else {
+            return Err(Errno::Xdev);
+        };
+        self.dir.hard_link(name, &to.dir, to_name).map_err(errno)
+    }
+
+    fn set_times_at(
+        &self,
+        name: &str,
+        atime: Option<SetTime>,
+        mtime: Option<SetTime>,
+    ) -> Result<(), Errno> {
+        self.dir
+            .set_symlink_times(name, cap_time_spec(atime), cap_time_spec(mtime))
+            .map_err(errno)
+    }
+
+    fn set_times(&self, atime: Option<SetTime>, mtime: Option<SetTime>) -> Result<(), Errno> {
+        fs_set_times::SetTimes::set_times(&self.dir, time_spec(atime), time_spec(mtime))
+            .map_err(errno)
+    }
+
+    fn entries(&self, cookie: u64) -> Result<Box<dyn ReadDir>, Errno> {
+        let mut iter = self.dir.entries().map_err(errno)?;
+        // Host cookies are positions in the listing. The core keeps the listing
+        // between calls, so this skip only happens when a guest seeks back.
+        for _ in 0..cookie {
+            if iter.next().is_none() {
+                break;
+            }
+        }
+        Ok(Box::new(HostReadDir {
+            iter,
+            position: cookie,
+        }))
+    }
+
+    fn sync(&self) -> Result<(), Errno> {
+        // Directories cannot always be fsynced (e.g. opened read-only on some
+        // systems); like wasmtime, a failure here is not reported.
+        Ok(())
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+struct HostReadDir {
+    iter: cap_std::fs::ReadDir,
+    position: u64,
+}
+
+impl ReadDir for HostReadDir {
+    fn next_entry(&mut self) -> Option<Result<DirEntry, Errno>> {
+        let entry = match self.iter.next()? {
+            Ok(e) => e,
+            Err(e) => return Some(Err(errno(e))),
+        };
+        self.position += 1;
+        let name = match entry.file_name().into_string() {
+            Ok(n) => n,
+            Err(_) => return Some(Err(Errno::Ilseq)),
+        };
+        let filetype = match entry.file_type() {
+            Ok(t) if t.is_dir() => FileType::Directory,
+            Ok(t) if t.is_file() => FileType::RegularFile,
+            Ok(t) if t.is_symlink() => FileType::SymbolicLink,
+            Ok(_) => FileType::Unknown,
+            Err(e) => return Some(Err(errno(e))),
+        };
+        Some(Ok(DirEntry {
+            name,
+            filetype,
+            ino: entry.ino(),
+            next: self.position,
+        }))
+    }
+}
+
+struct HostFile {
+    file: CapFile,
+}
+
+fn retry<T>(mut f: impl FnMut() -> io::Result<T>) -> Result<T, Errno> {
+    loop {
+        match f() {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other.map_err(errno),
+        }
+    }
+}
+
+impl File for HostFile {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize, Errno> {
+        retry(|| self.file.read_at(buf, offset))
+    }
+
+    fn write_at(&self, buf: &[u8], offset: u64) -> Result<usize, Errno> {
+        let mut done = 0;
+        while done < buf.len() {
+            let n = retry(|| self.file.write_at(&buf[done..], offset + done as u64))?;
+            if n == 0 {
+                return Err(Errno::Io);
+            }
+            done += n;
+        }
+        Ok(done)
+    }
+
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(stat_of(&self.file.metadata().map_err(errno)?))
+    }
+
+    fn set_len(&self, size: u64) -> Result<(), Errno> {
+        self.file.set_len(size).map_err(errno)
+    }
+
+    fn set_times(&self, atime: Option<SetTime>, mtime: Option<SetTime>) -> Result<(), Errno> {
+        fs_set_times::SetTimes::set_times(&self.file, time_spec(atime), time_spec(mtime))
+            .map_err(errno)
+    }
+
+    fn sync(&self) -> Result<(), Errno> {
+        self.file.sync_all().map_err(errno)
+    }
+
+    fn datasync(&self) -> Result<(), Errno> {
+        self.file.sync_data().map_err(errno)
+    }
+}

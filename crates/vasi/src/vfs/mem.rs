@@ -1,0 +1,820 @@
+//! `MemFs`: an in-memory filesystem.
+
+use super::{Dir, DirEntry, File, FileType, Node, OpenOptions, ReadDir, SetTime, Stat};
+use crate::clocks::now_realtime;
+use crate::Errno;
+use std::any::Any;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+const ROOT_INO: u64 = 1;
+
+/// An in-memory filesystem.
+///
+/// Cheap to clone: clones share the same tree. File contents count against a
+/// byte quota ([`MemFs::DEFAULT_QUOTA`] unless set with [`MemFs::with_quota`]); a write
+/// that would exceed it fails with `ENOSPC` and changes nothing.
+///
+/// Directory listings have stable cookies (an entry keeps its cookie while others
+/// come and go), and resuming a listing from a cookie costs `O(log n)`.
+///
+/// ```
+/// use vasi::vfs::MemFs;
+/// let fs = MemFs::new();
+/// fs.write("config/app.toml", b"answer = 42")?;
+/// assert_eq!(fs.read("config/app.toml")?, b"answer = 42");
+/// # Ok::<(), vasi::Errno>(())
+/// ```
+#[derive(Clone)]
+pub struct MemFs {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    tree: Mutex<Tree>,
+    quota: Arc<Quota>,
+    next_ino: AtomicU64,
+    dev: u64,
+}
+
+struct Quota {
+    limit: u64,
+    used: AtomicU64,
+}
+
+impl Quota {
+    /// Reserves `n` more bytes, or fails with `ENOSPC` reserving nothing.
+    fn reserve(&self, n: u64) -> Result<(), Errno> {
+        let mut used = self.used.load(Ordering::Relaxed);
+        loop {
+            let new = used.checked_add(n).ok_or(Errno::Nospc)?;
+            if new > self.limit {
+                return Err(Errno::Nospc);
+            }
+            match self
+                .used
+                .compare_exchange_weak(used, new, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return Ok(()),
+                Err(actual) => used = actual,
+            }
+        }
+    }
+
+    fn release(&self, n: u64) {
+        self.used.fetch_sub(n, Ordering::Relaxed);
+    }
+}
+
+struct Tree {
+    dirs: HashMap<u64, DirData>,
+}
+
+struct DirData {
+    parent: u64,
+    /// Entries by cookie: a cookie is the entry's insertion number, so it stays
+    /// valid while other entries come and go.
+    entries: BTreeMap<u64, Entry>,
+    by_name: HashMap<Box<str>, u64>,
+    next_cookie: u64,
+    subdirs: u64,
+    times: Times,
+}
+
+struct Entry {
+    name: Box<str>,
+    node: NodeRef,
+}
+
+#[derive(Clone)]
+enum NodeRef {
+    Dir(u64),
+    File(Arc<FileNode>),
+    Symlink(Arc<SymlinkNode>),
+}
+
+#[derive(Clone, Copy)]
+struct Times {
+    atim: u64,
+    mtim: u64,
+    ctim: u64,
+}
+
+impl Times {
+    fn now() -> Self {
+        let t = now_realtime();
+        Times {
+            atim: t,
+            mtim: t,
+            ctim: t,
+        }
+    }
+
+    fn set(&mut self, atime: Option<SetTime>, mtime: Option<SetTime>) {
+        let now = now_realtime();
+        let resolve = |t: SetTime| match t {
+            SetTime::Now => now,
+            SetTime::At(ns) => ns,
+        };
+        if let Some(a) = atime {
+            self.atim = resolve(a);
+        }
+        if let Some(m) = mtime {
+            self.mtim = resolve(m);
+        }
+        self.ctim = now;
+    }
+}
+
+struct FileNode {
+    ino: u64,
+    dev: u64,
+    data: RwLock<Vec<u8>>,
+    meta: Mutex<FileMeta>,
+    quota: Arc<Quota>,
+}
+
+struct FileMeta {
+    nlink: u64,
+    times: Times,
+}
+
+impl Drop for FileNode {
+    fn drop(&mut self) {
+        let len = self.data.get_mut().map(|d| d.len()).unwrap_or(0);
+        self.quota.release(len as u64);
+    }
+}
+
+struct SymlinkNode {
+    ino: u64,
+    target: Box<str>,
+    times: Times,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock cannot leave the tree inconsistent (every
+    // mutation is completed before anything that can panic), so poisoning is
+    // ignored rather than turned into a second panic.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl std::fmt::Debug for MemFs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemFs")
+            .field("used_bytes", &self.used_bytes())
+            .field("quota", &self.inner.quota.limit)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for MemFs {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+static NEXT_DEV: AtomicU64 = AtomicU64::new(1);
+
+impl MemFs {
+    /// The longest name a directory entry may have, in bytes (as on most host
+    /// filesystems): longer names give `ENAMETOOLONG`.
+    pub const MAX_NAME_LEN: usize = 255;
+
+    /// The default byte quota: 1 GiB.
+    pub const DEFAULT_QUOTA: u64 = 1 << 30;
+
+    /// A new, empty filesystem with the default quota ([`MemFs::DEFAULT_QUOTA`]).
+    pub fn new() -> Self {
+        Self::with_quota(Self::DEFAULT_QUOTA)
+    }
+
+    /// A new, empty filesystem whose file contents may total at most `bytes`.
+    pub fn with_quota(bytes: u64) -> Self {
+        let mut dirs = HashMap::new();
+        dirs.insert(
+            ROOT_INO,
+            DirData {
+                parent: ROOT_INO,
+                entries: BTreeMap::new(),
+                by_name: HashMap::new(),
+                next_cookie: 1,
+                subdirs: 0,
+                times: Times::now(),
+            },
+        );
+        MemFs {
+            inner: Arc::new(Inner {
+                tree: Mutex::new(Tree { dirs }),
+                quota: Arc::new(Quota {
+                    limit: bytes,
+                    used: AtomicU64::new(0),
+                }),
+                next_ino: AtomicU64::new(ROOT_INO + 1),
+                dev: NEXT_DEV.fetch_add(1, Ordering::Relaxed),
+            }),
+        }
+    }
+
+    /// The root directory, to mount into a guest.
+    pub fn root(&self) -> Arc<dyn Dir> {
+        Arc::new(MemDir {
+            fs: self.inner.clone(),
+            ino: ROOT_INO,
+        })
+    }
+
+    /// Bytes of file content currently stored.
+    pub fn used_bytes(&self) -> u64 {
+        self.inner.quota.used.load(Ordering::Relaxed)
+    }
+
+    /// Creates (or replaces) the file at `path` (relative to the root, `/`
+    /// separated) with `contents`, creating missing parent directories.
+    ///
+    /// # Errors
+    /// `ENOTDIR` if a parent is a file, `ENOSPC` over quota, `EISDIR` if `path`
+    /// is a directory, `EINVAL` for an empty path or a `..` component.
+    pub fn write(&self, path: &str, contents: &[u8]) -> Result<(), Errno> {
+        let (dir, name) = self.parent_of(path, true)?;
+        let opts = OpenOptions {
+            write: true,
+            create: true,
+            truncate: true,
+            ..OpenOptions::default()
+        };
+        match dir.open(name, &opts)? {
+            Node::File(f) => {
+                f.write_at(contents, 0)?;
+                Ok(())
+            }
+            Node::Dir(_) => Err(Errno::Isdir),
+        }
+    }
+
+    /// Creates the directory `path` and its missing parents.
+    pub fn create_dir_all(&self, path: &str) -> Result<(), Errno> {
+        let (dir, name) = self.parent_of(path, true)?;
+        match dir.create_dir(name) {
+            Ok(()) | Err(Errno::Exist) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The contents of the file at `path`.
+    pub fn read(&self, path: &str) -> Result<Vec<u8>, Errno> {
+        let (dir, name) = self.parent_of(path, false)?;
+        match dir.open(name, &OpenOptions::default())? {
+            Node::File(f) => {
+                let mut buf = vec![0; f.stat()?.size as usize];
+                let n = f.read_at(&mut buf, 0)?;
+                buf.truncate(n);
+                Ok(buf)
+            }
+            Node::Dir(_) => Err(Errno::Isdir),
+        }
+    }
+
+    /// The directory holding `path`'s last component, and that component.
+    fn parent_of<'p>(&self, path: &'p str, create: bool) -> Result<(Arc<dyn Dir>, &'p str), Errno> {
+        let mut parts: Vec<&str> = path
+            .split('/')
+            .filter(|c| !c.is_empty() && *c != ".")
+            .collect();
+        let name = parts.pop().ok_or(Errno::Inval)?;
+        if name == ".." || parts.contains(&"..") {
+            return Err(Errno::Inval);
+        }
+        let mut dir = self.root();
+        for part in parts {
+            if create {
+                match dir.create_dir(part) {
+                    Ok(()) | Err(Errno::Exist) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            dir = match dir.open(part, &OpenOptions::lookup_dir())? {
+                Node::Dir(d) => d,
+                Node::File(_) => return Err(Errno::Notdir),
+            };
+        }
+        Ok((dir, name))
+    }
+}
+
+struct MemDir {
+    fs: Arc<Inner>,
+    ino: u64,
+}
+
+fn check_name(name: &str) -> Result<(), Errno> {
+    if name.len() > MemFs::MAX_NAME_LEN {
+        return Err(Errno::Nametoolong);
+    }
+    Ok(())
+}
+
+impl Tree {
+    fn dir(&self, ino: u64) -> Result<&DirData, Errno> {
+        self.dirs.get(&ino).ok_or(Errno::Noent)
+    }
+
+    fn dir_mut(&mut self, ino: u64) -> Result<&mut DirData, Errno> {
+        self.dirs.get_mut(&ino).ok_or(Errno::Noent)
+    }
+
+    fn lookup(&self, dir: u64, name: &str) -> Result<NodeRef, Errno> {
+        let d = self.dir(dir)?;
+        let cookie = d.by_name.get(name).ok_or(Errno::Noent)?;
+        Ok(d.entries[cookie].node.clone())
+    }
+
+    fn insert(&mut self, dir: u64, name: &str, node: NodeRef) -> Result<(), Errno> {
+        let is_dir = matches!(node, NodeRef::Dir(_));
+        let d = self.dir_mut(dir)?;
+        let cookie = d.next_cookie;
+        d.next_cookie += 1;
+        d.by_name.insert(name.into(), cookie);
+        d.entries.insert(
+            cookie,
+            Entry {
+                name: name.into(),
+                node,
+            },
+        );
+        if is_dir {
+            d.subdirs += 1;
+        }
+        let now = now_realtime();
+        d.times.mtim = now;
+        d.times.ctim = now;
+        Ok(())
+    }
+
+    fn remove(&mut self, dir: u64, name: &str) -> Result<NodeRef, Errno> {
+        let d = self.dir_mut(dir)?;
+        let cookie = d.by_name.remove(name).ok_or(Errno::Noent)?;
+        let entry = d.entries.remove(&cookie).ok_or(Errno::Noent)?;
+        if matches!(entry.node, NodeRef::Dir(_)) {
+            d.subdirs -= 1;
+        }
+        let now = now_realtime();
+        d.times.mtim = now;
+        d.times.ctim = now;
+        Ok(entry.node)
+    }
+
+    fn stat_dir(&self, ino: u64, dev: u64) -> Result<Stat, Errno> {
+        let d = self.dir(ino)?;
+        Ok(Stat {
+            dev,
+            ino,
+            filetype: FileType::Directory,
+            nlink: 2 + d.subdirs,
+            size: 4096,
+            atim: d.times.atim,
+            mtim: d.times.mtim,
+            ctim: d.times.ctim,
+        })
+    }
+
+    fn stat_node(&self, node: &NodeRef, dev: u64) -> Result<Stat, Errno> {
+        match node {
+            NodeRef::Dir(ino) => self.stat_dir(*ino, dev),
+            NodeRef::File(f) => Ok(f.stat()),
+            NodeRef::Symlink(s) => Ok(Stat {
+                dev,
+                ino: s.ino,
+                filetype: FileType::SymbolicLink,
+                nlink: 1,
+                size: s.target.len() as u64,
+                atim: s.times.atim,
+                mtim: s.times.mtim,
+                ctim: s.times.ctim,
+            }),
+        }
+    }
+
+    /// Whether `ino` is `ancestor` or lies below it.
+    fn is_within(&self, mut ino: u64, ancestor: u64) -> bool {
+        loop {
+            if ino == ancestor {
+                return true;
+            }
+            match self.dirs.get(&ino) {
+                Some(d) if d.parent != ino => ino = d.parent,
+                _ => return false,
+            }
+        }
+    }
+}
+
+impl FileNode {
+    fn stat(&self) -> Stat {
+        let size = self.data.read().map(|d| d.len()).unwrap_or(0) as u64;
+        let meta = lock(&self.meta);
+        Stat {
+            dev: self.dev,
+            ino: self.ino,
+            filetype: FileType::RegularFile,
+            nlink: meta.nlink,
+            size,
+            atim: meta.times.atim,
+            mtim: meta.times.mtim,
+            ctim: meta.times.ctim,
+        }
+    }
+
+    fn touch_mtime(&self) {
+        let now = now_realtime();
+        let mut meta = lock(&self.meta);
+        meta.times.mtim = now;
+        meta.times.ctim = now;
+    }
+
+    fn resize(&self, data: &mut Vec<u8>, len: u64) -> Result<(), Errno> {
+        let old = data.len() as u64;
+        if len > old {
+            let grow = len - old;
+            self.quota.reserve(grow)?;
+            if data.try_reserve(grow as usize).is_err() {
+                self.quota.release(grow);
+                return Err(Errno::Nospc);
+            }
+            data.resize(len as usize, 0);
+        } else {
+            data.truncate(len as usize);
+            self.quota.release(old - len);
+        }
+        Ok(())
+    }
+}
+
+impl MemDir {
+    fn tree(&self) -> MutexGuard<'_, Tree> {
+        lock(&self.fs.tree)
+    }
+
+    fn new_ino(&self) -> u64 {
+        self.fs.next_ino.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn open_node(&self, node: NodeRef, options: &OpenOptions) -> Result<Node, Errno> {
+        match node {
+            NodeRef::Dir(ino) => {
+                if options.create_new {
+                    return Err(Errno::Exist);
+                }
+                if options.write || options.truncate {
+                    return Err(Errno::Isdir);
+                }
+                Ok(Node::Dir(Arc::new(MemDir {
+                    fs: self.fs.clone(),
+                    ino,
+                })))
+            }
+            NodeRef::File(f) => {
+                if options.create_new {
+                    return Err(Errno::Exist);
+                }
+                if options.directory {
+                    return Err(Errno::Notdir);
+                }
+                if options.truncate {
+                    let mut data = f.data.write().map_err(|_| Errno::Io)?;
+                    if !data.is_empty() {
+                        f.resize(&mut data, 0)?;
+                        drop(data);
+                        f.touch_mtime();
+                    }
+                }
+                Ok(Node::File(Box::new(MemFile { node: f })))
+            }
+            NodeRef::Symlink(_) => {
+                if options.create_new {
+                    Err(Errno::Exist)
+                } else {
+                    Err(Errno::Loop)
+                }
+            }
+        }
+    }
+}
+
+impl Dir for MemDir {
+    fn open(&self, name: &str, options: &OpenOptions) -> Result<Node, Errno> {
+        let mut tree = self.tree();
+        match tree.lookup(self.ino, name) {
+            Ok(node) => {
+                drop(tree);
+                self.open_node(node, options)
+            }
+            Err(Errno::Noent) if options.create || options.create_new => {
+                check_name(name)?;
+                if options.directory {
+                    return Err(Errno::Noent);
+                }
+                let node = Arc::new(FileNode {
+                    ino: self.new_ino(),
+                    dev: self.fs.dev,
+                    data: RwLock::new(Vec::new()),
+                    meta: Mutex::new(FileMeta {
+                        nlink: 1,
+                        times: Times::now(),
+                    }),
+                    quota: self.fs.quota.clone(),
+                });
+                tree.insert(self.ino, name, NodeRef::File(node.clone()))?;
+                Ok(Node::File(Box::new(MemFile { node })))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn stat_at(&self, name: &str) -> Result<Stat, Errno> {
+        let tree = self.tree();
+        let node = tree.lookup(self.ino, name)?;
+        tree.stat_node(&node, self.fs.dev)
+    }
+
+    fn stat(&self) -> Result<Stat, Errno> {
+        self.tree().stat_dir(self.ino, self.fs.dev)
+    }
+
+    fn create_dir(&self, name: &str) -> Result<(), Errno> {
+        let mut tree = self.tree();
+        tree.dir(self.ino)?;
+        if tree.lookup(self.ino, name).is_ok() {
+            return Err(Errno::Exist);
+        }
+        check_name(name)?;
+        let ino = self.new_ino();
+        tree.dirs.insert(
+            ino,
+            DirData {
+                parent: self.ino,
+                entries: BTreeMap::new(),
+                by_name: HashMap::new(),
+                next_cookie: 1,
+                subdirs: 0,
+                times: Times::now(),
+            },
+        );
+        tree.insert(self.ino, name, NodeRef::Dir(ino))
+    }
+
+    fn remove_dir(&self, name: &str) -> Result<(), Errno> {
+        let mut tree = self.tree();
+        match tree.lookup(self.ino, name)? {
+            NodeRef::Dir(ino) => {
+                if !tree.dir(ino)?.entries.is_empty() {
+                    return Err(Errno::Notempty);
+                }
+                tree.remove(self.ino, name)?;
+                tree.dirs.remove(&ino);
+                Ok(())
+            }
+            NodeRef::File(_) | NodeRef::Symlink(_) => Err(Errno::Notdir),
+        }
+    }
+
+    fn unlink(&self, name: &str) -> Result<(), Errno> {
+        let mut tree = self.tree();
+        match tree.lookup(self.ino, name)? {
+            NodeRef::Dir(_) => Err(Errno::Isdir),
+            NodeRef::File(f) => {
+                tree.remove(self.ino, name)?;
+                let mut meta = lock(&f.meta);
+                meta.nlink -= 1;
+                meta.times.ctim = now_realtime();
+                Ok(())
+            }
+            NodeRef::Symlink(_) => tree.remove(self.ino, name).map(drop),
+        }
+    }
+
+    fn rename(&self, name: &str, to: &dyn Dir, to_name: &str) -> Result<(), Errno> {
+        let to = match to.as_any().downcast_ref::<MemDir>() {
+            Some(d) if Arc::ptr_eq(&d.fs, &self.fs) => d,
+            _ => return Err(Errno::Xdev),
+        };
+        check_name(to_name)?;
+        let mut tree = self.tree();
+        tree.dir(to.ino)?;
+        let src = tree.lookup(self.ino, name)?;
+        if self.ino == to.ino && name == to_name {
+            return Ok(());
+        }
+        if let NodeRef::Dir(src_ino) = src {
+            if tree.is_within(to.ino, src_ino) {
+                return Err(Errno::Inval);
+            }
+        }
+        match (tree.lookup(to.ino, to_name), &src) {
+            (Err(Errno::Noent), _) => {}
+            (Err(e), _) => return Err(e),
+            (Ok(NodeRef::Dir(dst)), NodeRef::Dir(_)) => {
+                if !tree.dir(dst)?.entries.is_empty() {
+                    return Err(Errno::Notempty);
+                }
+                tree.remove(to.ino, to_name)?;
+                tree.dirs.remove(&dst);
+            }
+            (Ok(NodeRef::Dir(_)), _) => return Err(Errno::Isdir),
+            (Ok(_), NodeRef::Dir(_)) => return Err(Errno::Notdir),
+            (Ok(dst), _) => {
+                if let (NodeRef::File(a), NodeRef::File(b)) = (&dst, &src) {
+                    if Arc::ptr_eq(a, b) {
+                        // Two links to one file: POSIX says do nothing.
+                        return Ok(());
+                    }
+                }
+                tree.remove(to.ino, to_name)?;
+                if let NodeRef::File(f) = dst {
+                    lock(&f.meta).nlink -= 1;
+                }
+            }
+        }
+        let node = tree.remove(self.ino, name)?;
+        if let NodeRef::Dir(ino) = node {
+            tree.dir_mut(ino)?.parent = to.ino;
+        }
+        tree.insert(to.ino, to_name, node)
+    }
+
+    fn read_link(&self, name: &str) -> Result<String, Errno> {
+        match self.tree().lookup(self.ino, name)? {
+            NodeRef::Symlink(s) => Ok(s.target.to_string()),
+            NodeRef::Dir(_) | NodeRef::File(_) => Err(Errno::Inval),
+        }
+    }
+
+    fn symlink(&self, target: &str, name: &str) -> Result<(), Errno> {
+        let mut tree = self.tree();
+        tree.dir(self.ino)?;
+        if tree.lookup(self.ino, name).is_ok() {
+            return Err(Errno::Exist);
+        }
+        check_name(name)?;
+        let node = SymlinkNode {
+            ino: self.new_ino(),
+            target: target.into(),
+            times: Times::now(),
+        };
+        tree.insert(self.ino, name, NodeRef::Symlink(Arc::new(node)))
+    }
+
+    fn hard_link(&self, name: &str, to: &dyn Dir, to_name: &str) -> Result<(), Errno> {
+        let to = match to.as_any().downcast_ref::<MemDir>() {
+            Some(d) if Arc::ptr_eq(&d.fs, &self.fs) => d,
+            _ => return Err(Errno::Xdev),
+        };
+        let mut tree = self.tree();
+        let node = tree.lookup(self.ino, name)?;
+        tree.dir(to.ino)?;
+        if tree.lookup(to.ino, to_name).is_ok() {
+            return Err(Errno::Exist);
+        }
+        check_name(to_name)?;
+        match &node {
+            NodeRef::Dir(_) => return Err(Errno::Perm),
+            NodeRef::File(f) => {
+                let mut meta = lock(&f.meta);
+                meta.nlink += 1;
+                meta.times.ctim = now_realtime();
+            }
+            NodeRef::Symlink(_) => {}
+        }
+        tree.insert(to.ino, to_name, node)
+    }
+
+    fn set_times_at(
+        &self,
+        name: &str,
+        atime: Option<SetTime>,
+        mtime: Option<SetTime>,
+    ) -> Result<(), Errno> {
+        let mut tree = self.tree();
+        match tree.lookup(self.ino, name)? {
+            NodeRef::Dir(ino) => tree.dir_mut(ino)?.times.set(atime, mtime),
+            NodeRef::File(f) => lock(&f.meta).times.set(atime, mtime),
+            // Symlink times are fixed at creation in MemFs.
+            NodeRef::Symlink(_) => return Err(Errno::Notsup),
+        }
+        Ok(())
+    }
+
+    fn set_times(&self, atime: Option<SetTime>, mtime: Option<SetTime>) -> Result<(), Errno> {
+        self.tree().dir_mut(self.ino)?.times.set(atime, mtime);
+        Ok(())
+    }
+
+    fn entries(&self, cookie: u64) -> Result<Box<dyn ReadDir>, Errno> {
+        self.tree().dir(self.ino)?;
+        Ok(Box::new(MemReadDir {
+            fs: self.fs.clone(),
+            ino: self.ino,
+            after: cookie,
+        }))
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+struct MemReadDir {
+    fs: Arc<Inner>,
+    ino: u64,
+    /// The cookie of the last entry returned (0: none yet).
+    after: u64,
+}
+
+impl ReadDir for MemReadDir {
+    fn next_entry(&mut self) -> Option<Result<DirEntry, Errno>> {
+        let tree = lock(&self.fs.tree);
+        let dir = match tree.dir(self.ino) {
+            Ok(d) => d,
+            Err(e) => return Some(Err(e)),
+        };
+        let (&cookie, entry) = dir.entries.range(self.after + 1..).next()?;
+        self.after = cookie;
+        let (filetype, ino) = match &entry.node {
+            NodeRef::Dir(ino) => (FileType::Directory, *ino),
+            NodeRef::File(f) => (FileType::RegularFile, f.ino),
+            NodeRef::Symlink(s) => (FileType::SymbolicLink, s.ino),
+        };
+        Some(Ok(DirEntry {
+            name: entry.name.to_string(),
+            filetype,
+            ino,
+            next: cookie,
+        }))
+    }
+}
+
+struct MemFile {
+    node: Arc<FileNode>,
+}
+
+impl File for MemFile {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize, Errno> {
+        let data = self.node.data.read().map_err(|_| Errno::Io)?;
+        let Ok(start) = usize::try_from(offset) else {
+            return Ok(0);
+        };
+        if start >= data.len() {
+            return Ok(0);
+        }
+        let n = buf.len().min(data.len() - start);
+        buf[..n].copy_from_slice(&data[start..start + n]);
+        Ok(n)
+    }
+
+    fn write_at(&self, buf: &[u8], offset: u64) -> Result<usize, Errno> {
+        let end = offset.checked_add(buf.len() as u64).ok_or(Errno::Fbig)?;
+        if end > i64::MAX as u64 {
+            return Err(Errno::Fbig);
+        }
+        let mut data = self.node.data.write().map_err(|_| Errno::Io)?;
+        if end as usize > data.len() {
+            self.node.resize(&mut data, end)?;
+        }
+        data[offset as usize..end as usize].copy_from_slice(buf);
+        drop(data);
+        self.node.touch_mtime();
+        Ok(buf.len())
+    }
+
+    fn append(&self, buf: &[u8]) -> Result<(usize, u64), Errno> {
+        let mut data = self.node.data.write().map_err(|_| Errno::Io)?;
+        let start = data.len() as u64;
+        let end = start + buf.len() as u64;
+        self.node.resize(&mut data, end)?;
+        data[start as usize..].copy_from_slice(buf);
+        drop(data);
+        self.node.touch_mtime();
+        Ok((buf.len(), end))
+    }
+
+    fn stat(&self) -> Result<Stat, Errno> {
+        Ok(self.node.stat())
+    }
+
+    fn set_len(&self, size: u64) -> Result<(), Errno> {
+        if size > i64::MAX as u64 {
+            return Err(Errno::Fbig);
+        }
+        let mut data = self.node.data.write().map_err(|_| Errno::Io)?;
+        self.node.resize(&mut data, size)?;
+        drop(data);
+        self.node.touch_mtime();
+        Ok(())
+    }
+
+    fn set_times(&self, atime: Option<SetTime>, mtime: Option<SetTime>) -> Result<(), Errno> {
+        lock(&self.node.meta).times.set(atime, mtime);
+        Ok(())
+    }
+}
