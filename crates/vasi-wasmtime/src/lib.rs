@@ -1,0 +1,146 @@
+//! Run the [vasi] WASI preview1 host on [wasmtime].
+//!
+//! [`add_to_linker`] registers all 46 `wasi_snapshot_preview1` functions with a
+//! [`wasmtime::Linker`]; each one takes the guest's memory out of wasmtime and
+//! calls the runtime-agnostic hostcall in [`vasi::p1`]. A guest's `proc_exit`
+//! ends its call with a [`vasi::I32Exit`] error, and a guest that breaks the ABI
+//! (an out-of-bounds or misaligned pointer) traps with a [`GuestTrap`] naming
+//! the call; [`exit_code`] turns either outcome into a process-style exit code.
+//!
+//! # Example
+//!
+//! ```
+//! use vasi::{CaptureBuffer, WasiCtx, WasiCtxBuilder};
+//! use wasmtime::{Engine, Linker, Module, Store};
+//!
+//! let engine = Engine::default();
+//! let module = Module::new(&engine, r#"(module
+//!     (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+//!     (memory (export "memory") 1)
+//!     (data (i32.const 0) "\10\00\00\00\06\00\00\00")
+//!     (data (i32.const 16) "hello\n")
+//!     (func (export "_start") (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#)?;
+//! let mut linker = Linker::new(&engine);
+//! vasi_wasmtime::add_to_linker(&mut linker, |ctx: &mut WasiCtx| ctx)?;
+//! let stdout = CaptureBuffer::new();
+//! let mut store = Store::new(&engine, WasiCtxBuilder::new().stdout(stdout.clone()).build()?);
+//! let instance = linker.instantiate(&mut store, &module)?;
+//! let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
+//! assert_eq!(vasi_wasmtime::exit_code(start.call(&mut store, ()))?, 0);
+//! assert_eq!(stdout.to_string_lossy(), "hello\n");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! [vasi]: https://docs.rs/vasi
+
+use std::fmt;
+use vasi::{GuestMemory, WasiCtx};
+use wasmtime::{Caller, Extern, Linker};
+
+/// The guest broke the preview1 ABI in `call` (for example, passed an
+/// out-of-bounds or misaligned pointer) and was stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuestTrap {
+    /// The hostcall, such as `"fd_write"`.
+    pub call: &'static str,
+    /// What was wrong.
+    pub message: String,
+}
+
+impl fmt::Display for GuestTrap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.call, self.message)
+    }
+}
+
+impl std::error::Error for GuestTrap {}
+
+/// Registers every `wasi_snapshot_preview1` function with `linker`. `get`
+/// projects the store's data to its [`WasiCtx`], e.g. `|state| &mut state.wasi`.
+///
+/// # Errors
+/// A function of the same name is already defined in `linker` (and shadowing
+/// is not allowed).
+pub fn add_to_linker<T: 'static>(
+    linker: &mut Linker<T>,
+    get: impl Fn(&mut T) -> &mut WasiCtx + Send + Sync + Copy + 'static,
+) -> wasmtime::Result<()> {
+    macro_rules! register {
+        ($($name:ident($($arg:ident: $ty:ident),*);)*) => {$(
+            linker.func_wrap(
+                vasi::p1::MODULE,
+                stringify!($name),
+                move |mut caller: Caller<'_, T>, $($arg: $ty),*| -> wasmtime::Result<i32> {
+                    let (mem, data) = memory(&mut caller, stringify!($name))?;
+                    let mut mem = GuestMemory::new(mem);
+                    errno(stringify!($name), vasi::p1::$name(get(data), &mut mem, $($arg as _),*))
+                },
+            )?;
+        )*};
+    }
+    vasi::for_each_hostcall!(register);
+    linker.func_wrap(
+        vasi::p1::MODULE,
+        "proc_exit",
+        move |mut caller: Caller<'_, T>, code: i32| -> wasmtime::Result<()> {
+            let (mem, data) = memory(&mut caller, "proc_exit")?;
+            let mut mem = GuestMemory::new(mem);
+            match errno(
+                "proc_exit",
+                vasi::p1::proc_exit(get(data), &mut mem, code as u32),
+            ) {
+                Ok(_) => Ok(()),
+                Err(e) => Err(e),
+            }
+        },
+    )?;
+    Ok(())
+}
+
+/// The guest's memory and the store's data.
+#[inline]
+fn memory<'a, T: 'static>(
+    caller: &'a mut Caller<'_, T>,
+    call: &'static str,
+) -> wasmtime::Result<(&'a mut [u8], &'a mut T)> {
+    match caller.get_export("memory") {
+        Some(Extern::Memory(m)) => Ok(m.data_and_store_mut(caller)),
+        _ => Err(wasmtime::Error::new(GuestTrap {
+            call,
+            message: "the guest exports no memory named `memory`".into(),
+        })),
+    }
+}
+
+/// Maps a hostcall's result to its errno, or to a trap.
+#[inline]
+fn errno(call: &'static str, r: Result<(), vasi::Error>) -> wasmtime::Result<i32> {
+    match r {
+        Ok(()) => Ok(0),
+        Err(vasi::Error::Errno(e)) => Ok(i32::from(e.raw())),
+        Err(vasi::Error::Trap(t)) => Err(wasmtime::Error::new(GuestTrap {
+            call,
+            message: t.message().to_string(),
+        })),
+        Err(vasi::Error::Exit(e)) => Err(wasmtime::Error::new(e)),
+    }
+}
+
+/// The exit code of a guest run: `0` if the entry point returned, the code it
+/// passed to `proc_exit` otherwise; any other failure (a trap) is returned as
+/// an error.
+///
+/// ```
+/// let exited: wasmtime::Result<()> = Err(wasmtime::Error::new(vasi::I32Exit(3)));
+/// assert_eq!(vasi_wasmtime::exit_code(exited).unwrap(), 3);
+/// assert_eq!(vasi_wasmtime::exit_code(Ok(())).unwrap(), 0);
+/// ```
+pub fn exit_code(result: wasmtime::Result<()>) -> wasmtime::Result<i32> {
+    match result {
+        Ok(()) => Ok(0),
+        Err(e) => match e.downcast_ref::<vasi::I32Exit>() {
+            Some(exit) => Ok(exit.0),
+            None => Err(e),
+        },
+    }
+}
