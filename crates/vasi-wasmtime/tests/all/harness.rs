@@ -1,0 +1,178 @@
+//! Runs a guest program through vasi-wasmtime with a fresh scratch directory
+//! preopened at `/sandbox`, on the chosen backend, capturing stdout and stderr.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use vasi::vfs::{HostDir, MemFs};
+use vasi::{CaptureBuffer, WasiCtx, WasiCtxBuilder};
+use wasmtime::{Engine, Linker, Module, Store};
+
+/// The file beside a host sandbox, which guests must never reach.
+pub(crate) const OUTSIDE: &str = "outside.txt";
+/// Its contents.
+pub(crate) const OUTSIDE_CONTENTS: &str = "host secret";
+
+/// Where `/sandbox` lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Backend {
+    /// A fresh host temporary directory (`HostDir`).
+    Host,
+    /// A fresh `MemFs`.
+    Mem,
+}
+
+/// How a run ended.
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    /// The exit code, or the trap's message.
+    pub(crate) exit: Result<i32, String>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+    /// The parent of the host sandbox (`sandbox/` and [`OUTSIDE`]), kept alive
+    /// for inspection.
+    pub(crate) host_dir: Option<tempfile::TempDir>,
+}
+
+impl Outcome {
+    /// Asserts a clean exit with code 0, printing the guest's output otherwise.
+    #[track_caller]
+    pub(crate) fn success(&self) {
+        assert_eq!(
+            self.exit,
+            Ok(0),
+            "guest failed\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+    }
+}
+
+pub(crate) fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(Engine::default)
+}
+
+fn module(path: &str) -> Module {
+    static CACHE: OnceLock<Mutex<HashMap<String, Module>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(m) = cache.lock().unwrap().get(path) {
+        return m.clone();
+    }
+    let m = Module::from_file(engine(), path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    cache.lock().unwrap().insert(path.to_string(), m.clone());
+    m
+}
+
+/// A guest run to set up.
+pub(crate) struct Guest {
+    path: &'static str,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    stdin: Vec<u8>,
+    backend: Backend,
+}
+
+impl Guest {
+    /// Runs `path` (a constant of `test_programs_artifacts`) with argv[0] set to
+    /// the program's name.
+    pub(crate) fn new(path: &'static str, backend: Backend) -> Self {
+        let name = std::path::Path::new(path)
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        Guest {
+            path,
+            args: vec![name],
+            env: Vec::new(),
+            stdin: Vec::new(),
+            backend,
+        }
+    }
+
+    pub(crate) fn arg(mut self, a: &str) -> Self {
+        self.args.push(a.to_string());
+        self
+    }
+
+    pub(crate) fn env(mut self, k: &str, v: &str) -> Self {
+        self.env.push((k.to_string(), v.to_string()));
+        self
+    }
+
+    pub(crate) fn stdin(mut self, bytes: &[u8]) -> Self {
+        self.stdin = bytes.to_vec();
+        self
+    }
+
+    pub(crate) fn run(self) -> Outcome {
+        let stdout = CaptureBuffer::new();
+        let stderr = CaptureBuffer::new();
+        let mut b = WasiCtxBuilder::new();
+        b.args(self.args.iter().cloned())
+            .stdin(std::io::Cursor::new(self.stdin))
+            .stdout(stdout.clone())
+            .stderr(stderr.clone());
+        for (k, v) in &self.env {
+            b.env(k.clone(), v.clone());
+        }
+        let host_dir = match self.backend {
+            Backend::Host => {
+                // The sandbox is a subdirectory, next to a file that no guest may
+                // reach, so tests can check that nothing escaped.
+                let parent = tempfile::tempdir().unwrap();
+                std::fs::create_dir(parent.path().join("sandbox")).unwrap();
+                std::fs::write(parent.path().join(OUTSIDE), OUTSIDE_CONTENTS).unwrap();
+                let dir = HostDir::open_ambient(parent.path().join("sandbox")).unwrap();
+                b.preopen_dir(Arc::new(dir), "/sandbox");
+                Some(parent)
+            }
+            Backend::Mem => {
+                let fs = MemFs::new();
+                b.preopen_dir(fs.root(), "/sandbox");
+                None
+            }
+        };
+        let ctx = b.build().unwrap();
+        let exit = run_ctx(self.path, ctx);
+        Outcome {
+            exit,
+            stdout: stdout.to_string_lossy(),
+            stderr: stderr.to_string_lossy(),
+            host_dir,
+        }
+    }
+}
+
+/// Instantiates `path` over `ctx` and runs `_start`.
+pub(crate) fn run_ctx(path: &str, ctx: WasiCtx) -> Result<i32, String> {
+    let module = module(path);
+    let mut linker: Linker<WasiCtx> = Linker::new(engine());
+    vasi_wasmtime::add_to_linker(&mut linker, |c| c).unwrap();
+    let mut store = Store::new(engine(), ctx);
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let start = instance
+        .get_typed_func::<(), ()>(&mut store, "_start")
+        .unwrap();
+    vasi_wasmtime::exit_code(start.call(&mut store, ())).map_err(|e| format!("{e:?}"))
+}
+
+/// Defines `$name` as one test per backend: `$name::host` and `$name::mem`.
+#[macro_export]
+macro_rules! on_each_backend {
+    ($(#[$m:meta])* fn $name:ident($backend:ident: Backend) $body:block) => {
+        mod $name {
+            #[allow(unused_imports, reason = "not every test uses every name")]
+            use super::*;
+            fn run($backend: Backend) $body
+            #[test]
+            fn host() {
+                run(Backend::Host)
+            }
+            #[test]
+            fn mem() {
+                run(Backend::Mem)
+            }
+        }
+    };
+}

@@ -1,0 +1,6 @@
+//! Host-side tests: every guest program in tests/programs runs through the real
+//! runtime, on a host directory and on an in-memory filesystem.
+
+mod harness;
+mod p1;
+mod readme;

@@ -1,0 +1,134 @@
+//! One test module per guest program, each run on every backend.
+
+use crate::harness::{Backend, Guest, OUTSIDE, OUTSIDE_CONTENTS};
+use crate::on_each_backend;
+use test_programs_artifacts as programs;
+
+// Every guest program must have a test module of the same name here.
+macro_rules! assert_test_exists {
+    ($name:ident) => {
+        #[allow(unused_imports, reason = "only checks that the module exists")]
+        use self::$name as _;
+    };
+}
+test_programs_artifacts::foreach_program!(assert_test_exists);
+
+on_each_backend! {
+    fn p1_args_env(backend: Backend) {
+        Guest::new(programs::P1_ARGS_ENV, backend)
+            .arg("hello")
+            .arg("wörld")
+            .arg("")
+            .arg("a b")
+            .env("FOO", "bar")
+            .env("EMPTY", "")
+            .env("UNICODE", "ünï")
+            .run()
+            .success();
+    }
+}
+
+on_each_backend! {
+    fn p1_clocks(backend: Backend) {
+        Guest::new(programs::P1_CLOCKS, backend).run().success();
+    }
+}
+
+on_each_backend! {
+    fn p1_random(backend: Backend) {
+        Guest::new(programs::P1_RANDOM, backend).run().success();
+    }
+}
+
+on_each_backend! {
+    fn p1_stdio(backend: Backend) {
+        let mut stdin = b"line one\nline two\n".to_vec();
+        stdin.extend(std::iter::repeat_n(b'x', 100_000));
+        stdin.extend_from_slice(b"\nEND\n");
+        let out = Guest::new(programs::P1_STDIO, backend).stdin(&stdin).run();
+        out.success();
+        assert_eq!(out.stdout, "stdin bytes: 100023\nLINE ONE\nLINE TWO\n");
+        assert_eq!(out.stderr, "to stderr\n");
+    }
+}
+
+on_each_backend! {
+    fn p1_file_rw(backend: Backend) {
+        Guest::new(programs::P1_FILE_RW, backend).run().success();
+    }
+}
+
+on_each_backend! {
+    fn p1_dirs(backend: Backend) {
+        Guest::new(programs::P1_DIRS, backend).run().success();
+    }
+}
+
+on_each_backend! {
+    fn p1_escape(backend: Backend) {
+        let out = Guest::new(programs::P1_ESCAPE, backend).run();
+        out.success();
+        if let Some(parent) = &out.host_dir {
+            let mut names: Vec<_> = std::fs::read_dir(parent.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
+            names.sort();
+            assert_eq!(names, [OUTSIDE, "sandbox"], "something was created outside the sandbox");
+            let outside = std::fs::read_to_string(parent.path().join(OUTSIDE)).unwrap();
+            assert_eq!(outside, OUTSIDE_CONTENTS);
+        }
+    }
+}
+
+on_each_backend! {
+    fn p1_exit_code(backend: Backend) {
+        for code in [0, 1, 3, 42, 125, 255] {
+            let out = Guest::new(programs::P1_EXIT_CODE, backend)
+                .arg(&code.to_string())
+                .run();
+            assert_eq!(out.exit, Ok(code), "stderr: {}", out.stderr);
+            assert_eq!(out.stdout, format!("exiting with {code}\n"));
+        }
+    }
+}
+
+on_each_backend! {
+    fn p1_hostile(backend: Backend) {
+        Guest::new(programs::P1_HOSTILE, backend).arg("errnos").run().success();
+        let cases = [
+            ("trap-iovs-oob", "fd_write", "out-of-bounds"),
+            ("trap-buf-oob", "fd_write", "out-of-bounds"),
+            ("trap-result-oob", "fd_write", "out-of-bounds"),
+            ("trap-misaligned", "fd_write", "misaligned"),
+            ("trap-path-oob", "path_open", "out-of-bounds"),
+            ("trap-len-overflow", "fd_write", "out-of-bounds"),
+            ("trap-readdir-oob", "fd_readdir", "out-of-bounds"),
+        ];
+        for (case, call, what) in cases {
+            let out = Guest::new(programs::P1_HOSTILE, backend).arg(case).run();
+            let msg = match &out.exit {
+                Err(msg) => msg,
+                Ok(code) => panic!("{case}: no trap, exit code {code}; stderr: {}", out.stderr),
+            };
+            assert!(
+                msg.contains(&format!("{call}: ")) && msg.contains(what),
+                "{case}: trap message {msg:?} should name {call} and say {what}"
+            );
+            assert!(!out.stderr.contains("NOT TRAPPED"), "{case}: {}", out.stderr);
+        }
+    }
+}
+
+on_each_backend! {
+    fn p1_print(backend: Backend) {
+        let out = Guest::new(programs::P1_PRINT, backend)
+            .arg("one")
+            .arg("--two")
+            .env("B", "1")
+            .env("A", "x=y")
+            .run();
+        out.success();
+        assert_eq!(out.stdout, "arg: p1_print\narg: one\narg: --two\nenv: B=1\nenv: A=x=y\n");
+    }
+}
