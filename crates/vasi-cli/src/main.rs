@@ -1,0 +1,36 @@
+//! The `vasi` command: runs WASI preview1 programs with a world the user shapes.
+//!
+//! ```text
+//! vasi run [OPTIONS] <WASM> [ARGS]...
+//! ```
+//!
+//! Errors are one line on stderr, never a backtrace; exit codes are listed in
+//! `vasi run --help`.
+
+mod args;
+mod run;
+
+use std::process::ExitCode;
+
+/// The exit code when vasi itself cannot run the guest (a missing file, an
+/// invalid module, a mount that does not exist...).
+const EXIT_CANNOT_RUN: u8 = 125;
+/// The exit code when the guest traps (as `wasmtime run`: 128 + SIGABRT).
+const EXIT_TRAP: u8 = 134;
+
+fn main() -> ExitCode {
+    let cli = args::parse();
+    match cli {
+        args::Cli::Run(run) => match run::run(&run) {
+            Ok(code) => ExitCode::from(code as u8),
+            Err(run::Failure::CannotRun(msg)) => {
+                eprintln!("vasi: error: {msg}");
+                ExitCode::from(EXIT_CANNOT_RUN)
+            }
+            Err(run::Failure::Trap(msg)) => {
+                eprintln!("vasi: guest trapped: {msg}");
+                ExitCode::from(EXIT_TRAP)
+            }
+        },
+    }
+}

@@ -1,0 +1,115 @@
+//! Builds the guest's world from the arguments and runs it on wasmtime.
+
+use crate::args::{Mount, RunArgs};
+use std::sync::Arc;
+use vasi::vfs::{HostDir, MemFs};
+use vasi::{WasiCtx, WasiCtxBuilder};
+use wasmtime::{Engine, Linker, Module, Store};
+
+/// Why a run did not produce a guest exit code.
+pub(crate) enum Failure {
+    /// vasi could not start the guest.
+    CannotRun(String),
+    /// The guest trapped.
+    Trap(String),
+}
+
+fn cannot(msg: impl Into<String>) -> Failure {
+    Failure::CannotRun(msg.into())
+}
+
+/// Runs the guest; returns its exit code.
+pub(crate) fn run(args: &RunArgs) -> Result<i32, Failure> {
+    let ctx = build_ctx(args)?;
+    let wasm_name = args.wasm.display().to_string();
+    let bytes =
+        std::fs::read(&args.wasm).map_err(|e| cannot(format!("cannot read {wasm_name}: {e}")))?;
+    let engine = Engine::default();
+    let module = Module::new(&engine, &bytes).map_err(|e| {
+        cannot(format!(
+            "{wasm_name} is not a valid wasm module: {}",
+            one_line(&e)
+        ))
+    })?;
+    let mut linker: Linker<WasiCtx> = Linker::new(&engine);
+    vasi_wasmtime::add_to_linker(&mut linker, |ctx| ctx).map_err(|e| cannot(one_line(&e)))?;
+    let mut store = Store::new(&engine, ctx);
+    let instance = linker
+        .instantiate(&mut store, &module)
+        .map_err(|e| cannot(format!("cannot instantiate {wasm_name}: {}", one_line(&e))))?;
+    let start = instance
+        .get_typed_func::<(), ()>(&mut store, "_start")
+        .map_err(|_| {
+            cannot(format!(
+                "{wasm_name} exports no `_start` function: it is not a WASI command"
+            ))
+        })?;
+    vasi_wasmtime::exit_code(start.call(&mut store, ()))
+        .map_err(|e| Failure::Trap(trap_message(&e)))
+}
+
+fn build_ctx(args: &RunArgs) -> Result<WasiCtx, Failure> {
+    let mut b = WasiCtxBuilder::new();
+    b.inherit_stdio();
+    b.arg(
+        args.argv0
+            .clone()
+            .unwrap_or_else(|| args.wasm.display().to_string()),
+    );
+    b.args(args.args.iter().cloned());
+    if args.inherit_env {
+        b.inherit_env();
+    }
+    for spec in &args.envs {
+        match spec.split_once('=') {
+            Some((k, v)) => b.env(k, v),
+            None => match std::env::var(spec) {
+                Ok(v) => b.env(spec.clone(), v),
+                Err(_) => return Err(cannot(format!("--env {spec}: vasi has no such variable"))),
+            },
+        };
+    }
+    if let Some(path) = &args.stdin {
+        let file = std::fs::File::open(path)
+            .map_err(|e| cannot(format!("cannot open stdin file {}: {e}", path.display())))?;
+        b.stdin(file);
+    }
+    for mount in &args.mounts {
+        match mount {
+            Mount::Host { host, guest } => {
+                let dir = HostDir::open_ambient(host).map_err(|e| {
+                    cannot(format!("cannot mount {} at {guest}: {e}", host.display()))
+                })?;
+                b.preopen_dir(Arc::new(dir), guest.clone());
+            }
+            Mount::Mem { guest } => {
+                b.preopen_dir(MemFs::new().root(), guest.clone());
+            }
+        }
+    }
+    b.build().map_err(|e| cannot(e.to_string()))
+}
+
+/// An error and its causes on one line.
+fn one_line(e: &wasmtime::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let s = cause.to_string();
+        let s = s.lines().next().unwrap_or("").trim().to_string();
+        if !s.is_empty() && !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+    }
+    parts.join(": ")
+}
+
+/// What a trap was, in one line: the WASI call that trapped, or the wasm trap.
+fn trap_message(e: &wasmtime::Error) -> String {
+    if let Some(t) = e.downcast_ref::<vasi_wasmtime::GuestTrap>() {
+        return t.to_string();
+    }
+    if let Some(t) = e.downcast_ref::<wasmtime::Trap>() {
+        return t.to_string();
+    }
+    one_line(e)
+}
