@@ -42,7 +42,7 @@ fn resolve_final<'p>(
         let st = r.dir.stat_at(name)?;
         if st.filetype == FileType::SymbolicLink && (follow || r.trailing_slash) {
             let target = r.dir.read_link(name)?;
-            r = res.follow(&target)?;
+            r = res.follow(&r, &target)?;
             continue;
         }
         if r.trailing_slash && st.filetype != FileType::Directory {
@@ -290,7 +290,7 @@ pub fn path_open(
             Ok(node) => break node,
             Err(Errno::Loop) if follow || r.trailing_slash => {
                 let target = r.dir.read_link(name)?;
-                r = res.follow(&target)?;
+                r = res.follow(&r, &target)?;
             }
             Err(e) => return Err(e.into()),
         }

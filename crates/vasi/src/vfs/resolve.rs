@@ -126,10 +126,17 @@ impl Resolver {
     }
 
     /// Continues the walk at the target of the symlink that was the final
-    /// component of the previous resolution (its `dir` is where the walk stands).
-    pub(crate) fn follow(&mut self, target: &str) -> Result<Resolved<'static>, Errno> {
+    /// component of `link` (whose `dir` is where the walk stands). A trailing
+    /// slash on the link's path still demands a directory at the end.
+    pub(crate) fn follow(
+        &mut self,
+        link: &Resolved<'_>,
+        target: &str,
+    ) -> Result<Resolved<'static>, Errno> {
         self.hop()?;
-        Ok(self.walk(target)?.into_owned())
+        let mut r = self.walk(target)?.into_owned();
+        r.trailing_slash |= link.trailing_slash;
+        Ok(r)
     }
 
     fn hop(&mut self) -> Result<(), Errno> {
