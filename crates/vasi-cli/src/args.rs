@@ -50,7 +50,7 @@ pub(crate) struct RunArgs {
     /// Pass all of vasi's environment variables to the guest.
     #[arg(long)]
     pub(crate) inherit_env: bool,
-    /// The guest's argv[0] (default: WASM as written).
+    /// The program name the guest sees as its first argument (default: WASM).
     #[arg(long, value_name = "NAME")]
     pub(crate) argv0: Option<String>,
     /// Read the guest's stdin from FILE instead of vasi's stdin.

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Runs every test: unit tests, doctests, the guest programs of tests/programs
+# (built for wasm32-wasip1 by the test build) on HostDir and MemFs, and the CLI
+# tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rustup target add wasm32-wasip1 >/dev/null
+exec cargo test --workspace
