@@ -4,6 +4,7 @@ use crate::clocks::{Clocks, HostClocks};
 use crate::p1::abi::filetype;
 use crate::random::Random;
 use crate::table::{Descriptor, OpenDir, Table};
+use crate::vfs::mount::{MountTree, Mounted};
 use crate::vfs::Dir;
 use std::fmt;
 use std::io::{Read, Write};
@@ -267,7 +268,9 @@ impl WasiCtxBuilder {
     }
 
     /// Mounts `dir` at `guest_path`. Preopens get fds 3, 4, ... in the order they
-    /// are added.
+    /// are added. A mount whose path lies below another's (`/data/cache` under
+    /// `/data`) also appears inside the outer one, hiding whatever the outer
+    /// filesystem has at that name.
     ///
     /// ```
     /// let fs = vasi::vfs::MemFs::new();
@@ -384,7 +387,7 @@ impl WasiCtxBuilder {
         table
             .push(Descriptor::Writer(b.stderr.0, b.stderr.1))
             .map_err(e)?;
-        for (dir, path) in b.preopens {
+        for (dir, path) in mount_nested(b.preopens) {
             table
                 .push(Descriptor::Dir(OpenDir {
                     dir,
@@ -403,6 +406,29 @@ impl WasiCtxBuilder {
             random: b.random.unwrap_or_else(default_random),
         })
     }
+}
+
+/// Lays every preopen whose guest path lies below another's over the outer one,
+/// so that walking `/data` into `cache` reaches the mount at `/data/cache`.
+fn mount_nested(preopens: Vec<(Arc<dyn Dir>, String)>) -> Vec<(Arc<dyn Dir>, String)> {
+    fn components(path: &str) -> (bool, Vec<&str>) {
+        let parts = path.split('/').filter(|c| !c.is_empty() && *c != ".");
+        (path.starts_with('/'), parts.collect())
+    }
+    let keys: Vec<(bool, Vec<&str>)> = preopens.iter().map(|(_, p)| components(p)).collect();
+    let mut out = Vec::with_capacity(preopens.len());
+    for (i, (dir, path)) in preopens.iter().enumerate() {
+        let (abs, outer) = &keys[i];
+        let mut tree = MountTree::default();
+        for (j, (inner_dir, _)) in preopens.iter().enumerate() {
+            let (inner_abs, inner) = &keys[j];
+            if inner_abs == abs && inner.len() > outer.len() && inner.starts_with(outer) {
+                tree.insert(&inner[outer.len()..], inner_dir.clone());
+            }
+        }
+        out.push((Mounted::wrap(dir.clone(), tree), path.clone()));
+    }
+    out
 }
 
 #[cfg(feature = "host")]

@@ -521,3 +521,58 @@ fn out_of_bounds_pointers_trap() {
     let r = p1::proc_exit(&mut env.ctx, &mut mem, 7);
     assert_eq!(r, Err(Error::Exit(vasi::I32Exit(7))));
 }
+
+#[test]
+fn nested_mounts_appear_inside_outer_ones() {
+    let outer = MemFs::new();
+    outer.write("cache/hidden", b"outer's own").unwrap();
+    outer.write("file", b"x").unwrap();
+    let inner = MemFs::new();
+    inner.write("item", b"from the inner mount").unwrap();
+    let deep = MemFs::new();
+    deep.write("deep-item", b"").unwrap();
+    let ctx = WasiCtxBuilder::new()
+        .preopen_dir(outer.root(), "/data")
+        .preopen_dir(inner.root(), "/data/cache")
+        .preopen_dir(deep.root(), "/data/cache/more/deep")
+        .build()
+        .unwrap();
+    let mut env = Env {
+        ctx,
+        mem: vec![0; 1 << 16],
+        _tmp: None,
+    };
+    assert_eq!(
+        env.stat(SANDBOX, "cache/item", false),
+        Ok(filetype::REGULAR_FILE)
+    );
+    assert_eq!(env.stat(SANDBOX, "cache/hidden", false), Err(Errno::Noent));
+    // An intermediate directory that exists nowhere is not invented...
+    assert_eq!(
+        env.stat(SANDBOX, "cache/more/deep", false),
+        Err(Errno::Noent)
+    );
+    inner.create_dir_all("more").unwrap();
+    // ...but once it exists, the deeper mount shows through it.
+    assert_eq!(
+        env.stat(SANDBOX, "cache/more/deep/deep-item", false),
+        Ok(filetype::REGULAR_FILE)
+    );
+    assert_eq!(
+        env.stat(4, "more/deep/deep-item", false),
+        Ok(filetype::REGULAR_FILE)
+    );
+    let (mut names, _) = env.list(SANDBOX, 64);
+    names.sort();
+    assert_eq!(names, [".", "..", "cache", "file"]);
+    let len = env.put(PATH, b"cache");
+    let r = env.call(|c, m| p1::path_remove_directory(c, m, SANDBOX, PATH, len));
+    assert_eq!(r, Err(Errno::Busy));
+    // Writes through the outer path land in the inner filesystem.
+    let fd = env
+        .open(SANDBOX, "cache/new", oflags::CREAT, false)
+        .unwrap();
+    env.call(|c, m| p1::fd_close(c, m, fd)).unwrap();
+    assert_eq!(inner.read("new").unwrap(), b"");
+    assert_eq!(outer.read("cache/new"), Err(Errno::Noent));
+}

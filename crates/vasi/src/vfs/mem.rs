@@ -38,13 +38,21 @@ struct Inner {
     dev: u64,
 }
 
-struct Quota {
+/// A budget of bytes or inodes: reservations fail with `ENOSPC` beyond `limit`.
+struct Budget {
     limit: u64,
     used: AtomicU64,
 }
 
-impl Quota {
-    /// Reserves `n` more bytes, or fails with `ENOSPC` reserving nothing.
+impl Budget {
+    fn new(limit: u64) -> Self {
+        Budget {
+            limit,
+            used: AtomicU64::new(0),
+        }
+    }
+
+    /// Reserves `n` more units, or fails with `ENOSPC` reserving nothing.
     fn reserve(&self, n: u64) -> Result<(), Errno> {
         let mut used = self.used.load(Ordering::Relaxed);
         loop {
@@ -64,6 +72,26 @@ impl Quota {
 
     fn release(&self, n: u64) {
         self.used.fetch_sub(n, Ordering::Relaxed);
+    }
+
+    fn used(&self) -> u64 {
+        self.used.load(Ordering::Relaxed)
+    }
+}
+
+/// The byte and inode budgets of one `MemFs`.
+struct Quota {
+    bytes: Budget,
+    inodes: Budget,
+}
+
+impl Quota {
+    fn reserve(&self, bytes: u64) -> Result<(), Errno> {
+        self.bytes.reserve(bytes)
+    }
+
+    fn release(&self, bytes: u64) {
+        self.bytes.release(bytes)
     }
 }
 
@@ -144,6 +172,7 @@ impl Drop for FileNode {
     fn drop(&mut self) {
         let len = self.data.get_mut().map(|d| d.len()).unwrap_or(0);
         self.quota.release(len as u64);
+        self.quota.inodes.release(1);
     }
 }
 
@@ -151,6 +180,13 @@ struct SymlinkNode {
     ino: u64,
     target: Box<str>,
     times: Times,
+    quota: Arc<Quota>,
+}
+
+impl Drop for SymlinkNode {
+    fn drop(&mut self) {
+        self.quota.inodes.release(1);
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -164,7 +200,9 @@ impl std::fmt::Debug for MemFs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MemFs")
             .field("used_bytes", &self.used_bytes())
-            .field("quota", &self.inner.quota.limit)
+            .field("quota", &self.inner.quota.bytes.limit)
+            .field("inodes", &self.inner.quota.inodes.used())
+            .field("max_inodes", &self.inner.quota.inodes.limit)
             .finish_non_exhaustive()
     }
 }
@@ -192,6 +230,30 @@ impl MemFs {
 
     /// A new, empty filesystem whose file contents may total at most `bytes`.
     pub fn with_quota(bytes: u64) -> Self {
+        Self::with_quotas(bytes, u64::MAX)
+    }
+
+    /// A new, empty filesystem whose file contents may total at most `bytes`,
+    /// with at most `inodes` files, directories and symlinks (the root
+    /// included). Beyond either, creating or growing fails with `ENOSPC` and
+    /// changes nothing.
+    ///
+    /// ```
+    /// use vasi::vfs::MemFs;
+    /// let fs = MemFs::with_quotas(1 << 20, 3); // the root and two more
+    /// fs.write("a", b"1")?;
+    /// fs.write("b", b"2")?;
+    /// assert_eq!(fs.write("c", b"3"), Err(vasi::Errno::Nospc));
+    /// assert_eq!(fs.used_inodes(), 3);
+    /// # Ok::<(), vasi::Errno>(())
+    /// ```
+    pub fn with_quotas(bytes: u64, inodes: u64) -> Self {
+        let quota = Arc::new(Quota {
+            bytes: Budget::new(bytes),
+            inodes: Budget::new(inodes),
+        });
+        // The root directory is an inode too.
+        let _ = quota.inodes.reserve(1);
         let mut dirs = HashMap::new();
         dirs.insert(
             ROOT_INO,
@@ -207,10 +269,7 @@ impl MemFs {
         MemFs {
             inner: Arc::new(Inner {
                 tree: Mutex::new(Tree { dirs }),
-                quota: Arc::new(Quota {
-                    limit: bytes,
-                    used: AtomicU64::new(0),
-                }),
+                quota,
                 next_ino: AtomicU64::new(ROOT_INO + 1),
                 dev: NEXT_DEV.fetch_add(1, Ordering::Relaxed),
             }),
@@ -227,7 +286,12 @@ impl MemFs {
 
     /// Bytes of file content currently stored.
     pub fn used_bytes(&self) -> u64 {
-        self.inner.quota.used.load(Ordering::Relaxed)
+        self.inner.quota.bytes.used()
+    }
+
+    /// Files, directories and symlinks currently stored (the root included).
+    pub fn used_inodes(&self) -> u64 {
+        self.inner.quota.inodes.used()
     }
 
     /// Creates (or replaces) the file at `path` (relative to the root, `/`
@@ -515,6 +579,8 @@ impl Dir for MemDir {
                 if options.directory {
                     return Err(Errno::Noent);
                 }
+                tree.dir(self.ino)?;
+                self.fs.quota.inodes.reserve(1)?;
                 let node = Arc::new(FileNode {
                     ino: self.new_ino(),
                     dev: self.fs.dev,
@@ -549,6 +615,7 @@ impl Dir for MemDir {
             return Err(Errno::Exist);
         }
         check_name(name)?;
+        self.fs.quota.inodes.reserve(1)?;
         let ino = self.new_ino();
         tree.dirs.insert(
             ino,
@@ -573,6 +640,7 @@ impl Dir for MemDir {
                 }
                 tree.remove(self.ino, name)?;
                 tree.dirs.remove(&ino);
+                self.fs.quota.inodes.release(1);
                 Ok(())
             }
             NodeRef::File(_) | NodeRef::Symlink(_) => Err(Errno::Notdir),
@@ -620,6 +688,7 @@ impl Dir for MemDir {
                 }
                 tree.remove(to.ino, to_name)?;
                 tree.dirs.remove(&dst);
+                self.fs.quota.inodes.release(1);
             }
             (Ok(NodeRef::Dir(_)), _) => return Err(Errno::Isdir),
             (Ok(_), NodeRef::Dir(_)) => return Err(Errno::Notdir),
@@ -657,10 +726,12 @@ impl Dir for MemDir {
             return Err(Errno::Exist);
         }
         check_name(name)?;
+        self.fs.quota.inodes.reserve(1)?;
         let node = SymlinkNode {
             ino: self.new_ino(),
             target: target.into(),
             times: Times::now(),
+            quota: self.fs.quota.clone(),
         };
         tree.insert(self.ino, name, NodeRef::Symlink(Arc::new(node)))
     }

@@ -18,15 +18,20 @@ use std::any::Any;
 use std::sync::Arc;
 
 mod mem;
+pub(crate) mod mount;
 pub(crate) mod resolve;
 
 #[cfg(feature = "host")]
 mod host;
+#[cfg(feature = "tar")]
+mod tar;
 
 #[cfg(feature = "host")]
 pub use host::HostDir;
 pub use mem::MemFs;
 pub use resolve::MAX_SYMLINK_HOPS;
+#[cfg(feature = "tar")]
+pub use tar::{TarError, TarFs};
 
 /// The type of a filesystem object, as preview1's `filetype`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
