@@ -14,11 +14,10 @@ fn main() {
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap());
     let target_dir = out_dir.join("target");
 
-    println!("cargo:rerun-if-changed={}", programs.join("src").display());
-    println!(
-        "cargo:rerun-if-changed={}",
-        programs.join("Cargo.toml").display()
-    );
+    // Relative to this package, so that another clone sharing the target dir
+    // (as CI does) is checked against its own sources.
+    println!("cargo:rerun-if-changed=../../tests/programs/src");
+    println!("cargo:rerun-if-changed=../../tests/programs/Cargo.toml");
     check_target_installed();
 
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());

@@ -132,3 +132,15 @@ on_each_backend! {
         assert_eq!(out.stdout, "arg: p1_print\narg: one\narg: --two\nenv: B=1\nenv: A=x=y\n");
     }
 }
+
+on_each_backend! {
+    fn p1_cat(backend: Backend) {
+        let out = Guest::new(programs::P1_CAT, backend)
+            .arg("/sandbox")
+            .arg("/sandbox/missing")
+            .run();
+        assert_eq!(out.exit, Ok(1), "stderr: {}", out.stderr);
+        assert_eq!(out.stdout, "");
+        assert!(out.stderr.starts_with("/sandbox/missing: "), "{}", out.stderr);
+    }
+}
