@@ -96,6 +96,33 @@ pub mod raw {
         pub fn path_remove_directory(fd: i32, path: i32, path_len: i32) -> i32;
         /// `path_unlink_file(fd, path, path_len) -> errno`
         pub fn path_unlink_file(fd: i32, path: i32, path_len: i32) -> i32;
+        /// `path_symlink(old_path, old_path_len, fd, new_path, new_path_len) -> errno`
+        pub fn path_symlink(
+            old_path: i32,
+            old_path_len: i32,
+            fd: i32,
+            new_path: i32,
+            new_path_len: i32,
+        ) -> i32;
+        /// `path_readlink(fd, path, path_len, buf, buf_len, bufused) -> errno`
+        pub fn path_readlink(
+            fd: i32,
+            path: i32,
+            path_len: i32,
+            buf: i32,
+            buf_len: i32,
+            bufused: i32,
+        ) -> i32;
+        /// `path_link(old_fd, old_flags, old_path, old_path_len, new_fd, new_path, new_path_len) -> errno`
+        pub fn path_link(
+            old_fd: i32,
+            old_flags: i32,
+            old_path: i32,
+            old_path_len: i32,
+            new_fd: i32,
+            new_path: i32,
+            new_path_len: i32,
+        ) -> i32;
         /// `proc_exit(code)`; does not return.
         pub fn proc_exit(code: i32) -> !;
         /// `random_get(buf, buf_len) -> errno`
@@ -301,6 +328,16 @@ impl<T> Check<T> for Result<T, Errno> {
         match self {
             Ok(v) => v,
             Err(e) => panic!("{what} failed with {}", errno_display(e)),
+        }
+    }
+}
+
+impl<T> Check<T> for std::io::Result<T> {
+    #[track_caller]
+    fn check(self, what: &str) -> T {
+        match self {
+            Ok(v) => v,
+            Err(e) => panic!("{what} failed: {e}"),
         }
     }
 }
@@ -706,6 +743,61 @@ pub fn path_create_directory(fd: i32, path: &[u8]) -> Result<(), Errno> {
 pub fn path_remove_directory(fd: i32, path: &[u8]) -> Result<(), Errno> {
     // SAFETY: `path` is valid for its length.
     res(unsafe { raw::path_remove_directory(fd, addr(path), path.len() as i32) })
+}
+
+/// `path_symlink`: creates `link` (relative to `fd`) pointing at `target`.
+pub fn path_symlink(target: &[u8], fd: i32, link: &[u8]) -> Result<(), Errno> {
+    // SAFETY: both paths are valid for their lengths.
+    res(unsafe {
+        raw::path_symlink(
+            addr(target),
+            target.len() as i32,
+            fd,
+            addr(link),
+            link.len() as i32,
+        )
+    })
+}
+
+/// `path_readlink` into a buffer of `cap` bytes.
+pub fn path_readlink(fd: i32, path: &[u8], cap: usize) -> Result<Vec<u8>, Errno> {
+    let mut buf = vec![0u8; cap];
+    let mut used = 0u32;
+    // SAFETY: the path, buffer and result are valid for their lengths.
+    res(unsafe {
+        raw::path_readlink(
+            fd,
+            addr(path),
+            path.len() as i32,
+            addr_mut(&mut buf[..]),
+            cap as i32,
+            addr_mut(&mut used),
+        )
+    })?;
+    buf.truncate(used as usize);
+    Ok(buf)
+}
+
+/// `path_link`: creates `new` (relative to `new_fd`) as a hard link to `old`.
+pub fn path_link(
+    old_fd: i32,
+    follow: bool,
+    old: &[u8],
+    new_fd: i32,
+    new: &[u8],
+) -> Result<(), Errno> {
+    // SAFETY: both paths are valid for their lengths.
+    res(unsafe {
+        raw::path_link(
+            old_fd,
+            i32::from(follow),
+            addr(old),
+            old.len() as i32,
+            new_fd,
+            addr(new),
+            new.len() as i32,
+        )
+    })
 }
 
 /// `path_unlink_file`.

@@ -19,6 +19,8 @@ pub(crate) enum Backend {
     Host,
     /// A fresh `MemFs`.
     Mem,
+    /// A fresh `MemFs` with byte and inode quotas.
+    MemQuota { bytes: u64, inodes: u64 },
 }
 
 /// How a run ended.
@@ -127,8 +129,11 @@ impl Guest {
                 b.preopen_dir(Arc::new(dir), "/sandbox");
                 Some(parent)
             }
-            Backend::Mem => {
-                let fs = MemFs::new();
+            Backend::Mem | Backend::MemQuota { .. } => {
+                let fs = match self.backend {
+                    Backend::MemQuota { bytes, inodes } => MemFs::with_quotas(bytes, inodes),
+                    _ => MemFs::new(),
+                };
                 b.preopen_dir(fs.root(), "/sandbox");
                 None
             }

@@ -144,3 +144,34 @@ on_each_backend! {
         assert!(out.stderr.starts_with("/sandbox/missing: "), "{}", out.stderr);
     }
 }
+
+on_each_backend! {
+    fn p1_links(backend: Backend) {
+        let out = Guest::new(programs::P1_LINKS, backend).run();
+        out.success();
+        if let Some(parent) = &out.host_dir {
+            let outside = std::fs::read_to_string(parent.path().join(OUTSIDE)).unwrap();
+            assert_eq!(outside, OUTSIDE_CONTENTS);
+        }
+    }
+}
+
+/// Quotas are a MemFs feature: a host directory has the host's own limits.
+mod p1_quota {
+    use super::*;
+
+    #[test]
+    fn mem() {
+        Guest::new(
+            programs::P1_QUOTA,
+            Backend::MemQuota {
+                bytes: 65_536,
+                inodes: 20,
+            },
+        )
+        .arg("65536")
+        .arg("20")
+        .run()
+        .success();
+    }
+}
