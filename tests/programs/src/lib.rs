@@ -41,6 +41,8 @@ pub mod raw {
         pub fn fd_fdstat_get(fd: i32, stat: i32) -> i32;
         /// `fd_fdstat_set_flags(fd, fdflags) -> errno`
         pub fn fd_fdstat_set_flags(fd: i32, flags: i32) -> i32;
+        /// `fd_fdstat_set_rights(fd, base, inheriting) -> errno`
+        pub fn fd_fdstat_set_rights(fd: i32, base: i64, inheriting: i64) -> i32;
         /// `fd_filestat_get(fd, filestat_out) -> errno`
         pub fn fd_filestat_get(fd: i32, stat: i32) -> i32;
         /// `fd_filestat_set_size(fd, size) -> errno`
@@ -413,6 +415,12 @@ pub const RIGHTS_PATH_FILESTAT_GET: i64 = 1 << 18;
 pub const RIGHTS_FD_FILESTAT_GET: i64 = 1 << 21;
 /// `rights` bits used by the programs.
 pub const RIGHTS_FD_FILESTAT_SET_TIMES: i64 = 1 << 23;
+/// `rights` bits used by the programs.
+pub const RIGHTS_PATH_CREATE_DIRECTORY: i64 = 1 << 9;
+/// `rights` bits used by the programs.
+pub const RIGHTS_PATH_FILESTAT_SET_SIZE: i64 = 1 << 19;
+/// `rights` bits used by the programs.
+pub const RIGHTS_FD_FILESTAT_SET_SIZE: i64 = 1 << 22;
 /// Every right defined by preview1 (bits 0..=29).
 pub const RIGHTS_ALL: i64 = (1 << 30) - 1;
 /// Rights for reading a regular file.
@@ -631,6 +639,18 @@ pub fn fd_fdstat_get(fd: i32) -> Result<Fdstat, Errno> {
     // SAFETY: `st` has the ABI layout of `fdstat`.
     res(unsafe { raw::fd_fdstat_get(fd, addr_mut(&mut st)) })?;
     Ok(st)
+}
+
+/// `fd_fdstat_set_rights`.
+pub fn fd_fdstat_set_rights(fd: i32, base: u64, inheriting: u64) -> Result<(), Errno> {
+    // SAFETY: no pointers.
+    res(unsafe { raw::fd_fdstat_set_rights(fd, base as i64, inheriting as i64) })
+}
+
+/// `fd_filestat_set_size`.
+pub fn fd_filestat_set_size(fd: i32, size: u64) -> Result<(), Errno> {
+    // SAFETY: no pointers.
+    res(unsafe { raw::fd_filestat_set_size(fd, size as i64) })
 }
 
 /// `fd_fdstat_set_flags`.

@@ -175,3 +175,15 @@ mod p1_quota {
         .success();
     }
 }
+
+on_each_backend! {
+    fn p1_rights(backend: Backend) {
+        Guest::new(programs::P1_RIGHTS, backend).run().success();
+    }
+}
+
+on_each_backend! {
+    fn p1_readdir_rewind(backend: Backend) {
+        Guest::new(programs::P1_READDIR_REWIND, backend).run().success();
+    }
+}

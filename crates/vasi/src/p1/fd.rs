@@ -16,6 +16,15 @@ fn seekable(ctx: &mut WasiCtx, fd: u32) -> Result<&mut OpenFile, Error> {
     }
 }
 
+/// `ENOTCAPABLE` unless `rights` holds `right`.
+fn require(rights: u64, right: u64) -> Result<(), Error> {
+    if rights & right == right {
+        Ok(())
+    } else {
+        Err(Errno::Notcapable.into())
+    }
+}
+
 fn stream_io(e: io::Error) -> Error {
     Error::Errno(e.into())
 }
@@ -226,6 +235,7 @@ pub fn fd_seek(
     newoffset: u32,
 ) -> Result<(), Error> {
     let f = seekable(ctx, fd)?;
+    require(f.rights_base, rights::FD_SEEK)?;
     let base = match whence {
         whence::SET => 0,
         whence::CUR => f.position,
@@ -249,7 +259,9 @@ pub fn fd_tell(
     fd: u32,
     offset: u32,
 ) -> Result<(), Error> {
-    let pos = seekable(ctx, fd)?.position;
+    let f = seekable(ctx, fd)?;
+    require(f.rights_base, rights::FD_TELL)?;
+    let pos = f.position;
     mem.write_u64(offset, pos)
 }
 
@@ -334,7 +346,9 @@ pub fn fd_fdstat_set_flags(
 }
 
 /// Drops rights from `fd`; asking for a right it does not have is
-/// `ENOTCAPABLE` (rights can only shrink).
+/// `ENOTCAPABLE` (rights can only shrink). Dropped rights are enforced: reads
+/// and writes without `fd_read`/`fd_write` are `EBADF`, other calls without
+/// their right `ENOTCAPABLE`.
 ///
 /// This corresponds to `fd_fdstat_set_rights` in `wasi_snapshot_preview1`.
 pub fn fd_fdstat_set_rights(
@@ -345,7 +359,15 @@ pub fn fd_fdstat_set_rights(
     inheriting: u64,
 ) -> Result<(), Error> {
     let (cur_base, cur_inh) = match ctx.table.get(fd)? {
-        Descriptor::File(f) => (&mut f.rights_base, &mut f.rights_inheriting),
+        Descriptor::File(f) => {
+            if base & !f.rights_base != 0 || inheriting & !f.rights_inheriting != 0 {
+                return Err(Errno::Notcapable.into());
+            }
+            // Without the right, the fd can no longer read or write (EBADF).
+            f.read &= base & rights::FD_READ != 0;
+            f.write &= base & rights::FD_WRITE != 0;
+            (&mut f.rights_base, &mut f.rights_inheriting)
+        }
         Descriptor::Dir(d) => (&mut d.rights_base, &mut d.rights_inheriting),
         Descriptor::Reader(..) | Descriptor::Writer(..) => {
             return Err(Errno::Notcapable.into());
@@ -403,7 +425,10 @@ pub fn fd_filestat_set_size(
     size: u64,
 ) -> Result<(), Error> {
     match ctx.table.get(fd)? {
-        Descriptor::File(f) if f.write => Ok(f.file.set_len(size)?),
+        Descriptor::File(f) if f.write => {
+            require(f.rights_base, rights::FD_FILESTAT_SET_SIZE)?;
+            Ok(f.file.set_len(size)?)
+        }
         _ => Err(Error::badf()),
     }
 }
@@ -446,8 +471,14 @@ pub fn fd_filestat_set_times(
     let desc = ctx.table.get(fd)?;
     let (a, m) = set_times(atim, mtim, flags)?;
     match desc {
-        Descriptor::File(f) => f.file.set_times(a, m)?,
-        Descriptor::Dir(d) => d.dir.set_times(a, m)?,
+        Descriptor::File(f) => {
+            require(f.rights_base, rights::FD_FILESTAT_SET_TIMES)?;
+            f.file.set_times(a, m)?
+        }
+        Descriptor::Dir(d) => {
+            require(d.rights_base, rights::FD_FILESTAT_SET_TIMES)?;
+            d.dir.set_times(a, m)?
+        }
         Descriptor::Reader(..) | Descriptor::Writer(..) => return Err(Error::badf()),
     }
     Ok(())
@@ -506,7 +537,9 @@ pub fn fd_prestat_dir_name(
 ///
 /// Cookies 0 and 1 are `.` and `..`; then the backend's entries. The listing in
 /// progress is kept with the fd, so resuming where the previous call stopped
-/// does not re-list the directory: a full scan is linear in its size.
+/// does not re-list the directory: a full scan is linear in its size. A call
+/// from cookie 0 or 1 starts a new listing, which sees the directory's current
+/// entries.
 ///
 /// This corresponds to `fd_readdir` in `wasi_snapshot_preview1`.
 pub fn fd_readdir(
@@ -522,10 +555,13 @@ pub fn fd_readdir(
         Descriptor::Dir(d) => d,
         _ => return Err(Errno::Notdir.into()),
     };
+    require(od.rights_base, rights::FD_READDIR)?;
     let out = mem.slice_mut(buf, buf_len)?;
     let mut used = 0usize;
     let mut cookie = cookie;
     if cookie < 2 {
+        // Starting over: list the directory afresh, as it is now.
+        od.cursor = None;
         let ino = od.dir.stat()?.ino;
         while cookie < 2 {
             let name: &[u8] = if cookie == 0 { b"." } else { b".." };

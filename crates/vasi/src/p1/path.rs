@@ -10,10 +10,21 @@ use crate::vfs::{Dir, FileType, Node, OpenOptions, Stat};
 use crate::{Errno, Error, GuestMemory, WasiCtx};
 use std::sync::Arc;
 
-/// The directory behind `fd`: `EBADF` if closed, `ENOTDIR` if not a directory.
-fn dir_fd(ctx: &mut WasiCtx, fd: u32) -> Result<Arc<dyn Dir>, Error> {
+/// The directory behind `fd`, which must hold `right`: `EBADF` if closed,
+/// `ENOTDIR` if not a directory, `ENOTCAPABLE` if the right was dropped.
+fn dir_fd(ctx: &mut WasiCtx, fd: u32, right: u64) -> Result<Arc<dyn Dir>, Error> {
+    Ok(dir_fd_rights(ctx, fd, right)?.0)
+}
+
+/// As [`dir_fd`], with the rights new descriptors opened from it may have.
+fn dir_fd_rights(ctx: &mut WasiCtx, fd: u32, right: u64) -> Result<(Arc<dyn Dir>, u64), Error> {
     match ctx.table.get(fd)? {
-        Descriptor::Dir(d) => Ok(d.dir.clone()),
+        Descriptor::Dir(d) => {
+            if d.rights_base & right != right {
+                return Err(Errno::Notcapable.into());
+            }
+            Ok((d.dir.clone(), d.rights_inheriting))
+        }
         _ => Err(Errno::Notdir.into()),
     }
 }
@@ -65,7 +76,7 @@ pub fn path_filestat_get(
     path_len: u32,
     buf: u32,
 ) -> Result<(), Error> {
-    let dir = dir_fd(ctx, fd)?;
+    let dir = dir_fd(ctx, fd, rights::PATH_FILESTAT_GET)?;
     let follow = follow(flags)?;
     let path = mem.read_str(path, path_len)?;
     let stat = stat_path(dir, path, follow)?;
@@ -95,7 +106,7 @@ pub fn path_filestat_set_times(
     mtim: u64,
     fst_flags: u32,
 ) -> Result<(), Error> {
-    let dir = dir_fd(ctx, fd)?;
+    let dir = dir_fd(ctx, fd, rights::PATH_FILESTAT_SET_TIMES)?;
     let follow = follow(flags)?;
     let (a, m) = super::fd::set_times(atim, mtim, fst_flags)?;
     let path = mem.read_str(path, path_len)?;
@@ -118,7 +129,7 @@ pub fn path_create_directory(
     path: u32,
     path_len: u32,
 ) -> Result<(), Error> {
-    let dir = dir_fd(ctx, fd)?;
+    let dir = dir_fd(ctx, fd, rights::PATH_CREATE_DIRECTORY)?;
     let path = mem.read_str(path, path_len)?;
     let mut res = Resolver::new(dir);
     let r = res.walk(path)?;
@@ -138,7 +149,7 @@ pub fn path_remove_directory(
     path: u32,
     path_len: u32,
 ) -> Result<(), Error> {
-    let dir = dir_fd(ctx, fd)?;
+    let dir = dir_fd(ctx, fd, rights::PATH_REMOVE_DIRECTORY)?;
     let path = mem.read_str(path, path_len)?;
     let mut res = Resolver::new(dir);
     let r = res.walk(path)?;
@@ -160,7 +171,7 @@ pub fn path_unlink_file(
     path: u32,
     path_len: u32,
 ) -> Result<(), Error> {
-    let dir = dir_fd(ctx, fd)?;
+    let dir = dir_fd(ctx, fd, rights::PATH_UNLINK_FILE)?;
     let path = mem.read_str(path, path_len)?;
     let mut res = Resolver::new(dir);
     let r = res.walk(path)?;
@@ -192,8 +203,8 @@ pub fn path_rename(
     new_path: u32,
     new_path_len: u32,
 ) -> Result<(), Error> {
-    let old_dir = dir_fd(ctx, fd)?;
-    let new_dir = dir_fd(ctx, new_fd)?;
+    let old_dir = dir_fd(ctx, fd, rights::PATH_RENAME_SOURCE)?;
+    let new_dir = dir_fd(ctx, new_fd, rights::PATH_RENAME_TARGET)?;
     let old_path = mem.read_str(old_path, old_path_len)?;
     let new_path = mem.read_str(new_path, new_path_len)?;
     let mut old_res = Resolver::new(old_dir);
@@ -235,9 +246,17 @@ pub fn path_open(
     fd_flags: u32,
     fd_out: u32,
 ) -> Result<(), Error> {
-    let dir = dir_fd(ctx, fd)?;
-    let follow = follow(dirflags)?;
     let o_flags = u16::try_from(o_flags).map_err(|_| Error::inval())?;
+    // The directory must allow opening, and creating or truncating if asked.
+    let mut needed = rights::PATH_OPEN;
+    if o_flags & oflags::CREAT != 0 {
+        needed |= rights::PATH_CREATE_FILE;
+    }
+    if o_flags & oflags::TRUNC != 0 {
+        needed |= rights::PATH_FILESTAT_SET_SIZE;
+    }
+    let (dir, inheriting) = dir_fd_rights(ctx, fd, needed)?;
+    let follow = follow(dirflags)?;
     let fd_flags = u16::try_from(fd_flags).map_err(|_| Error::inval())?;
     if o_flags & !oflags::ALL != 0 || fd_flags & !fdflags::ALL != 0 {
         return Err(Error::inval());
@@ -297,13 +316,15 @@ pub fn path_open(
     };
     let desc = match node {
         Node::File(file) => {
-            let rights_base = if read { rights::FILE_READ } else { 0 }
-                | if write { rights::FILE_WRITE } else { 0 };
+            // A new fd has at most the rights its directory passes on.
+            let rights_base = (if read { rights::FILE_READ } else { 0 }
+                | if write { rights::FILE_WRITE } else { 0 })
+                & inheriting;
             Descriptor::File(OpenFile {
                 file,
                 position: 0,
-                read,
-                write,
+                read: read && rights_base & rights::FD_READ != 0,
+                write: write && rights_base & rights::FD_WRITE != 0,
                 flags: fd_flags,
                 rights_base,
                 rights_inheriting: rights_base,
@@ -317,8 +338,8 @@ pub fn path_open(
                 dir,
                 preopen: None,
                 cursor: None,
-                rights_base: rights::DIRECTORY,
-                rights_inheriting: rights::ALL,
+                rights_base: rights::DIRECTORY & inheriting,
+                rights_inheriting: inheriting,
             })
         }
     };
@@ -341,7 +362,7 @@ pub fn path_readlink(
     buf_len: u32,
     bufused: u32,
 ) -> Result<(), Error> {
-    let dir = dir_fd(ctx, fd)?;
+    let dir = dir_fd(ctx, fd, rights::PATH_READLINK)?;
     let path = mem.read_str(path, path_len)?;
     let mut res = Resolver::new(dir);
     let r = res.walk(path)?;
@@ -373,7 +394,7 @@ pub fn path_symlink(
     new_path: u32,
     new_path_len: u32,
 ) -> Result<(), Error> {
-    let dir = dir_fd(ctx, fd)?;
+    let dir = dir_fd(ctx, fd, rights::PATH_SYMLINK)?;
     let target = mem.read_str(old_path, old_path_len)?;
     let new_path = mem.read_str(new_path, new_path_len)?;
     if target.is_empty() {
@@ -418,8 +439,8 @@ pub fn path_link(
     new_path: u32,
     new_path_len: u32,
 ) -> Result<(), Error> {
-    let old_dir = dir_fd(ctx, old_fd)?;
-    let new_dir = dir_fd(ctx, new_fd)?;
+    let old_dir = dir_fd(ctx, old_fd, rights::PATH_LINK_SOURCE)?;
+    let new_dir = dir_fd(ctx, new_fd, rights::PATH_LINK_TARGET)?;
     let follow = follow(old_flags)?;
     let old_path = mem.read_str(old_path, old_path_len)?;
     let new_path = mem.read_str(new_path, new_path_len)?;
