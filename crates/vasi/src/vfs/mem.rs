@@ -350,20 +350,7 @@ impl MemFs {
         if name == ".." || parts.contains(&"..") {
             return Err(Errno::Inval);
         }
-        let mut dir = self.root();
-        for part in parts {
-            if create {
-                match dir.create_dir(part) {
-                    Ok(()) | Err(Errno::Exist) => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            dir = match dir.open(part, &OpenOptions::lookup_dir())? {
-                Node::Dir(d) => d,
-                Node::File(_) => return Err(Errno::Notdir),
-            };
-        }
-        Ok((dir, name))
+        Ok((super::open_dirs(&self.root(), &parts, create)?, name))
     }
 }
 

@@ -33,6 +33,30 @@ pub use resolve::MAX_SYMLINK_HOPS;
 #[cfg(feature = "tar")]
 pub use tar::{TarError, TarFs};
 
+/// Opens the directory `parts` below `root` one name at a time (no symlinks
+/// followed), creating missing ones if `create` is set. For host-side helpers
+/// that build trees (`MemFs::write`, `TarFs`); guest paths go through `resolve`.
+pub(crate) fn open_dirs(
+    root: &Arc<dyn Dir>,
+    parts: &[&str],
+    create: bool,
+) -> Result<Arc<dyn Dir>, Errno> {
+    let mut dir = root.clone();
+    for part in parts {
+        if create {
+            match dir.create_dir(part) {
+                Ok(()) | Err(Errno::Exist) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        dir = match dir.open(part, &OpenOptions::lookup_dir())? {
+            Node::Dir(d) => d,
+            Node::File(_) => return Err(Errno::Notdir),
+        };
+    }
+    Ok(dir)
+}
+
 /// The type of a filesystem object, as preview1's `filetype`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum FileType {

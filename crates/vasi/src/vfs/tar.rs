@@ -1,6 +1,6 @@
 //! `TarFs`: a tar archive as a read-only filesystem.
 
-use super::{Dir, MemFs, Node, OpenOptions, SetTime};
+use super::{open_dirs, Dir, MemFs, Node, OpenOptions, SetTime};
 use crate::Errno;
 use std::fmt;
 use std::io::Read;
@@ -130,7 +130,7 @@ impl TarFs {
                 errno,
             };
             let (name, parents) = parts.split_last().expect("non-empty");
-            let dir = make_dirs(&root, parents).map_err(fail)?;
+            let dir = open_dirs(&root, parents, true).map_err(fail)?;
             let mtime = entry
                 .header()
                 .mtime()
@@ -173,7 +173,7 @@ impl TarFs {
                     .map_err(|e| TarError::BadPath(String::from_utf8_lossy(e.as_bytes()).into()))?;
                 let tparts = components(&target)?;
                 let (tname, tparents) = tparts.split_last().expect("non-empty");
-                let tdir = make_dirs(&root, tparents).map_err(fail)?;
+                let tdir = open_dirs(&root, tparents, true).map_err(fail)?;
                 tdir.hard_link(tname, &*dir, name).map_err(fail)?;
             }
             // Devices, fifos and other kinds have no preview1 equivalent.
@@ -183,7 +183,7 @@ impl TarFs {
             let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
             let (name, parents) = refs.split_last().expect("non-empty");
             let t = Some(SetTime::At(mtime));
-            let dir = make_dirs(&root, parents).map_err(|errno| TarError::Entry {
+            let dir = open_dirs(&root, parents, true).map_err(|errno| TarError::Entry {
                 path: parts.join("/"),
                 errno,
             })?;
@@ -201,20 +201,4 @@ impl TarFs {
     pub fn size(&self) -> u64 {
         self.fs.used_bytes()
     }
-}
-
-/// Opens (creating as needed) the directory `parents` below `root`.
-fn make_dirs(root: &Arc<dyn Dir>, parents: &[&str]) -> Result<Arc<dyn Dir>, Errno> {
-    let mut dir = root.clone();
-    for part in parents {
-        match dir.create_dir(part) {
-            Ok(()) | Err(Errno::Exist) => {}
-            Err(e) => return Err(e),
-        }
-        dir = match dir.open(part, &OpenOptions::lookup_dir())? {
-            Node::Dir(d) => d,
-            Node::File(_) => return Err(Errno::Notdir),
-        };
-    }
-    Ok(dir)
 }
