@@ -11,13 +11,15 @@
 //! Errors are [`Errno`]s: a backend says exactly what went wrong.
 //!
 //! Backends shipped here: [`MemFs`] (in memory) and, with the `host` feature,
-//! [`HostDir`] (a host directory, confined by cap-std).
+//! [`HostDir`] (a host directory, confined by cap-std). [`ReadOnly`] wraps any
+//! directory and refuses every change with `EROFS`.
 
 use crate::Errno;
 use std::any::Any;
 use std::sync::Arc;
 
 mod mem;
+mod readonly;
 pub(crate) mod resolve;
 
 #[cfg(feature = "host")]
@@ -26,6 +28,7 @@ mod host;
 #[cfg(feature = "host")]
 pub use host::HostDir;
 pub use mem::MemFs;
+pub use readonly::ReadOnly;
 pub use resolve::MAX_SYMLINK_HOPS;
 
 /// The type of a filesystem object, as preview1's `filetype`.
