@@ -31,6 +31,14 @@ pub use mem::MemFs;
 pub use readonly::ReadOnly;
 pub use resolve::MAX_SYMLINK_HOPS;
 
+/// A device number for a new in-process filesystem (such as [`MemFs`]),
+/// distinct from every other one handed out in this process.
+pub(crate) fn new_dev() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT_DEV: AtomicU64 = AtomicU64::new(1);
+    NEXT_DEV.fetch_add(1, Ordering::Relaxed)
+}
+
 /// The type of a filesystem object, as preview1's `filetype`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum FileType {
