@@ -11,14 +11,24 @@
 //! Errors are [`Errno`]s: a backend says exactly what went wrong.
 //!
 //! Backends shipped here: [`MemFs`] (in memory) and, with the `host` feature,
-//! [`HostDir`] (a host directory, confined by cap-std). [`ReadOnly`] wraps any
-//! directory and refuses every change with `EROFS`.
+//! [`HostDir`] (a host directory, confined by cap-std). Two more are built from
+//! other directories:
+//! - [`ReadOnly`] wraps any directory and refuses every change with `EROFS`
+//!   (as a read-only mount does);
+//! - [`Overlay`] is a copy-on-write view of a lower directory tree that is never
+//!   written: changes go to an upper directory (typically an empty `MemFs`),
+//!   lower files are copied up when first changed, and deleted lower names are
+//!   hidden by whiteouts kept in memory, as Linux's overlayfs does.
+//!
+//! Both are plain [`Dir`]s, so they nest: an overlay over a `ReadOnly` host
+//! directory, or a read-only view of an overlay.
 
 use crate::Errno;
 use std::any::Any;
 use std::sync::Arc;
 
 mod mem;
+mod overlay;
 mod readonly;
 pub(crate) mod resolve;
 
@@ -28,10 +38,11 @@ mod host;
 #[cfg(feature = "host")]
 pub use host::HostDir;
 pub use mem::MemFs;
+pub use overlay::Overlay;
 pub use readonly::ReadOnly;
 pub use resolve::MAX_SYMLINK_HOPS;
 
-/// A device number for a new in-process filesystem (such as [`MemFs`]),
+/// A device number for a new in-process filesystem ([`MemFs`], [`Overlay`]),
 /// distinct from every other one handed out in this process.
 pub(crate) fn new_dev() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
