@@ -11,8 +11,9 @@
 //!   (such as `vasi-wasmtime`) plugs them into its engine.
 //! - [`vfs::Dir`] and [`vfs::File`] are the filesystem traits; [`vfs::MemFs`]
 //!   (in memory) and [`vfs::HostDir`] (a host directory, confined by cap-std)
-//!   implement them. The core resolves every guest path itself, so a guest can
-//!   never leave a mount, whatever the backend.
+//!   implement them, and [`vfs::ReadOnly`] and [`vfs::Overlay`] make read-only
+//!   and copy-on-write views of any directory. The core resolves every guest
+//!   path itself, so a guest can never leave a mount, whatever the backend.
 //! - [`Errno`] is the error type of everything, with the exact preview1
 //!   numbering; [`Error`] adds traps and exits.
 //! - [`CaptureBuffer`] collects a guest's stdout or stderr.

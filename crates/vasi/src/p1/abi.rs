@@ -172,13 +172,15 @@ pub mod rights {
     /// Every defined right.
     pub const ALL: u64 = (1 << 30) - 1;
 
-    /// The rights of a regular file opened for reading.
+    /// The rights of a regular file opened for reading. (Setting times needs
+    /// no write access, as with `futimens`.)
     pub const FILE_READ: u64 = FD_READ
         | FD_SEEK
         | FD_TELL
         | FD_FDSTAT_SET_FLAGS
         | FD_ADVISE
         | FD_FILESTAT_GET
+        | FD_FILESTAT_SET_TIMES
         | POLL_FD_READWRITE
         | FD_SYNC
         | FD_DATASYNC;

@@ -230,7 +230,10 @@ impl Dir for HostDir {
     }
 
     fn set_times(&self, atime: Option<SetTime>, mtime: Option<SetTime>) -> Result<(), Errno> {
-        fs_set_times::SetTimes::set_times(&self.dir, time_spec(atime), time_spec(mtime))
+        // cap-std may hold a directory as an `O_PATH` descriptor, on which
+        // futimens(2) is EBADF; "." through the directory works on any handle.
+        self.dir
+            .set_times(".", cap_time_spec(atime), cap_time_spec(mtime))
             .map_err(errno)
     }
 
@@ -341,5 +344,26 @@ impl File for HostFile {
 
     fn datasync(&self) -> Result<(), Errno> {
         self.file.sync_data().map_err(errno)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directory_times_can_be_set_through_any_handle() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir(tmp.path().join("d")).unwrap();
+        let root = HostDir::open_ambient(tmp.path()).unwrap();
+        let Node::Dir(d) = root.open("d", &OpenOptions::lookup_dir()).unwrap() else {
+            panic!("a directory");
+        };
+        let t = 1_234_000_000_000;
+        assert_eq!(d.set_times(None, Some(SetTime::At(t))), Ok(()));
+        assert_eq!(d.stat().unwrap().mtim, t);
+        assert_eq!(root.stat_at("d").unwrap().mtim, t);
+        assert_eq!(root.set_times(Some(SetTime::At(t)), None), Ok(()));
+        assert_eq!(root.stat().unwrap().atim, t);
     }
 }

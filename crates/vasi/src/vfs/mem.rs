@@ -213,8 +213,6 @@ impl Default for MemFs {
     }
 }
 
-static NEXT_DEV: AtomicU64 = AtomicU64::new(1);
-
 impl MemFs {
     /// The longest name a directory entry may have, in bytes (as on most host
     /// filesystems): longer names give `ENAMETOOLONG`.
@@ -271,7 +269,7 @@ impl MemFs {
                 tree: Mutex::new(Tree { dirs }),
                 quota,
                 next_ino: AtomicU64::new(ROOT_INO + 1),
-                dev: NEXT_DEV.fetch_add(1, Ordering::Relaxed),
+                dev: super::new_dev(),
             }),
         }
     }

@@ -10,8 +10,19 @@
 //!
 //! Errors are [`Errno`]s: a backend says exactly what went wrong.
 //!
-//! Backends shipped here: [`MemFs`] (in memory) and, with the `host` feature,
-//! [`HostDir`] (a host directory, confined by cap-std).
+//! Backends shipped here: [`MemFs`] (in memory), with the `host` feature
+//! `HostDir` (a host directory, confined by cap-std), and with the `tar` feature
+//! `TarFs` (a tar archive, read-only). Two more are built from other
+//! directories:
+//! - [`ReadOnly`] wraps any directory and refuses every change with `EROFS`
+//!   (as a read-only mount does);
+//! - [`Overlay`] is a copy-on-write view of a lower directory tree that is never
+//!   written: changes go to an upper directory (typically an empty `MemFs`),
+//!   lower files are copied up when first changed, and deleted lower names are
+//!   hidden by whiteouts kept in memory, as Linux's overlayfs does.
+//!
+//! Both are plain [`Dir`]s, so they nest: an overlay over a `ReadOnly` host
+//! directory, or a read-only view of an overlay.
 
 use crate::Errno;
 use std::any::Any;
@@ -19,6 +30,8 @@ use std::sync::Arc;
 
 mod mem;
 pub(crate) mod mount;
+mod overlay;
+mod readonly;
 pub(crate) mod resolve;
 
 #[cfg(feature = "host")]
@@ -29,6 +42,8 @@ mod tar;
 #[cfg(feature = "host")]
 pub use host::HostDir;
 pub use mem::MemFs;
+pub use overlay::Overlay;
+pub use readonly::ReadOnly;
 pub use resolve::MAX_SYMLINK_HOPS;
 #[cfg(feature = "tar")]
 pub use tar::{TarError, TarFs};
@@ -55,6 +70,14 @@ pub(crate) fn open_dirs(
         };
     }
     Ok(dir)
+}
+
+/// A device number for a new in-process filesystem ([`MemFs`], [`Overlay`]),
+/// distinct from every other one handed out in this process.
+pub(crate) fn new_dev() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT_DEV: AtomicU64 = AtomicU64::new(1);
+    NEXT_DEV.fetch_add(1, Ordering::Relaxed)
 }
 
 /// The type of a filesystem object, as preview1's `filetype`.

@@ -1,6 +1,6 @@
 //! `TarFs`: a tar archive as a read-only filesystem.
 
-use super::{open_dirs, Dir, MemFs, Node, OpenOptions, SetTime};
+use super::{open_dirs, Dir, MemFs, Node, OpenOptions, ReadOnly, SetTime};
 use crate::Errno;
 use std::fmt;
 use std::io::Read;
@@ -194,7 +194,7 @@ impl TarFs {
 
     /// The root directory, read-only, to mount into a guest.
     pub fn root(&self) -> Arc<dyn Dir> {
-        self.fs.root()
+        Arc::new(ReadOnly::new(self.fs.root()))
     }
 
     /// Bytes of file content in the image.
