@@ -38,12 +38,21 @@ Exit codes:
 /// `vasi run`'s arguments.
 #[derive(Args, Debug)]
 pub(crate) struct RunArgs {
-    /// Mount the host directory HOST at GUEST (default: at HOST as written).
-    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    /// Mount the host directory HOST at GUEST (default: at HOST as written);
+    /// `:ro` makes it read-only.
+    #[arg(long = "dir", value_name = "HOST[::GUEST][:ro]")]
     dirs: Vec<String>,
-    /// Mount an empty in-memory directory at GUEST.
-    #[arg(long = "mem-dir", value_name = "GUEST")]
+    /// Mount an empty in-memory directory at GUEST, holding at most SIZE bytes
+    /// (e.g. 64M; default 1G).
+    #[arg(long = "mem-dir", value_name = "GUEST[:SIZE]")]
     mem_dirs: Vec<String>,
+    /// Mount the tar archive FILE, read-only, at GUEST.
+    #[arg(long = "tar", value_name = "FILE::GUEST")]
+    tars: Vec<String>,
+    /// Mount the host directory HOST at GUEST copy-on-write: the guest may
+    /// change anything, changes stay in memory, HOST is never modified.
+    #[arg(long = "overlay", value_name = "HOST::GUEST")]
+    overlays: Vec<String>,
     /// Set an environment variable (NAME alone takes vasi's own value).
     #[arg(long = "env", value_name = "NAME[=VALUE]")]
     pub(crate) envs: Vec<String>,
@@ -71,9 +80,17 @@ pub(crate) struct RunArgs {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Mount {
     /// A host directory.
-    Host { host: PathBuf, guest: String },
-    /// A new in-memory directory.
-    Mem { guest: String },
+    Host {
+        host: PathBuf,
+        guest: String,
+        read_only: bool,
+    },
+    /// A new in-memory directory with a byte quota.
+    Mem { guest: String, size: Option<u64> },
+    /// A tar image, read-only.
+    Tar { file: PathBuf, guest: String },
+    /// A host directory under an in-memory copy-on-write layer.
+    Overlay { host: PathBuf, guest: String },
 }
 
 /// The parsed command line.
@@ -89,14 +106,19 @@ pub(crate) fn parse() -> Cli {
     match top.command {
         Command::Run(mut run) => {
             let (_, sub) = matches.subcommand().expect("a subcommand");
-            run.mounts = mounts(&run, sub);
+            run.mounts = match mounts(&run, sub) {
+                Ok(m) => m,
+                Err(msg) => Top::command()
+                    .error(clap::error::ErrorKind::ValueValidation, msg)
+                    .exit(),
+            };
             Cli::Run(run)
         }
     }
 }
 
-/// `--dir` and `--mem-dir` mounts in the order they were given.
-fn mounts(run: &RunArgs, m: &ArgMatches) -> Vec<Mount> {
+/// Every mount flag in the order given; a bad spec is a usage error.
+fn mounts(run: &RunArgs, m: &ArgMatches) -> Result<Vec<Mount>, String> {
     let mut all: Vec<(usize, Mount)> = Vec::new();
     let indices = |id: &str| {
         m.indices_of(id)
@@ -104,28 +126,83 @@ fn mounts(run: &RunArgs, m: &ArgMatches) -> Vec<Mount> {
             .unwrap_or_default()
     };
     for (i, spec) in indices("dirs").into_iter().zip(&run.dirs) {
-        let (host, guest) = match spec.split_once("::") {
-            Some((h, g)) => (h, g),
-            None => (spec.as_str(), spec.as_str()),
+        let (spec, read_only) = match spec.strip_suffix(":ro") {
+            Some(rest) => (rest, true),
+            None => (spec.as_str(), false),
         };
+        let (host, guest) = spec.split_once("::").unwrap_or((spec, spec));
         all.push((
             i,
             Mount::Host {
                 host: host.into(),
                 guest: guest.to_string(),
+                read_only,
             },
         ));
     }
-    for (i, guest) in indices("mem_dirs").into_iter().zip(&run.mem_dirs) {
+    for (i, spec) in indices("mem_dirs").into_iter().zip(&run.mem_dirs) {
+        let (guest, size) = match spec.rsplit_once(':') {
+            Some((guest, size)) => (guest, Some(parse_size(size)?)),
+            None => (spec.as_str(), None),
+        };
         all.push((
             i,
             Mount::Mem {
-                guest: guest.clone(),
+                guest: guest.to_string(),
+                size,
+            },
+        ));
+    }
+    for (i, spec) in indices("tars").into_iter().zip(&run.tars) {
+        let (file, guest) = two_parts("--tar", spec, "FILE::GUEST")?;
+        all.push((
+            i,
+            Mount::Tar {
+                file: file.into(),
+                guest,
+            },
+        ));
+    }
+    for (i, spec) in indices("overlays").into_iter().zip(&run.overlays) {
+        let (host, guest) = two_parts("--overlay", spec, "HOST::GUEST")?;
+        all.push((
+            i,
+            Mount::Overlay {
+                host: host.into(),
+                guest,
             },
         ));
     }
     all.sort_by_key(|(i, _)| *i);
-    all.into_iter().map(|(_, m)| m).collect()
+    Ok(all.into_iter().map(|(_, m)| m).collect())
+}
+
+fn two_parts(flag: &str, spec: &str, form: &str) -> Result<(String, String), String> {
+    match spec.split_once("::") {
+        Some((a, b)) if !a.is_empty() && !b.is_empty() => Ok((a.to_string(), b.to_string())),
+        _ => Err(format!("{flag} {spec}: expected {form}")),
+    }
+}
+
+/// A size such as `4096`, `64K`, `64M`, `1G` or `1GiB` (binary units).
+pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let t = t
+        .strip_suffix("iB")
+        .or_else(|| t.strip_suffix('B'))
+        .unwrap_or(t);
+    let (digits, shift) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 10),
+        Some((i, 'm' | 'M')) => (&t[..i], 20),
+        Some((i, 'g' | 'G')) => (&t[..i], 30),
+        Some((i, 't' | 'T')) => (&t[..i], 40),
+        _ => (t, 0),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .ok_or_else(|| format!("invalid size {s:?} (use e.g. 4096, 64K, 64M, 1G)"))
 }
 
 #[cfg(test)]
@@ -135,7 +212,7 @@ mod tests {
     fn parse_from(args: &[&str]) -> RunArgs {
         let matches = Top::command().try_get_matches_from(args).unwrap();
         let Command::Run(mut run) = Top::from_arg_matches(&matches).unwrap().command;
-        run.mounts = mounts(&run, matches.subcommand().unwrap().1);
+        run.mounts = mounts(&run, matches.subcommand().unwrap().1).unwrap();
         run
     }
 
@@ -147,31 +224,60 @@ mod tests {
             "--mem-dir",
             "/tmp",
             "--dir",
-            "a::/data",
+            "a::/data:ro",
+            "--tar",
+            "i.tar::/img",
             "--dir",
             "b",
+            "--overlay",
+            "c::/c",
+            "--mem-dir",
+            "/small:64K",
             "x.wasm",
             "--flag",
             "y",
         ]);
-        assert_eq!(
-            run.mounts,
-            [
-                Mount::Mem {
-                    guest: "/tmp".into()
-                },
-                Mount::Host {
-                    host: "a".into(),
-                    guest: "/data".into()
-                },
-                Mount::Host {
-                    host: "b".into(),
-                    guest: "b".into()
-                },
-            ]
-        );
+        let expected = [
+            Mount::Mem {
+                guest: "/tmp".into(),
+                size: None,
+            },
+            Mount::Host {
+                host: "a".into(),
+                guest: "/data".into(),
+                read_only: true,
+            },
+            Mount::Tar {
+                file: "i.tar".into(),
+                guest: "/img".into(),
+            },
+            Mount::Host {
+                host: "b".into(),
+                guest: "b".into(),
+                read_only: false,
+            },
+            Mount::Overlay {
+                host: "c".into(),
+                guest: "/c".into(),
+            },
+            Mount::Mem {
+                guest: "/small".into(),
+                size: Some(64 << 10),
+            },
+        ];
+        assert_eq!(run.mounts, expected);
         assert_eq!(run.wasm, PathBuf::from("x.wasm"));
         assert_eq!(run.args, ["--flag", "y"]);
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("64K"), Ok(64 << 10));
+        assert_eq!(parse_size("2MiB"), Ok(2 << 20));
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("99999999999T").is_err());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use crate::args::{Mount, RunArgs};
 use std::sync::Arc;
-use vasi::vfs::{HostDir, MemFs};
+use vasi::vfs::{Dir, HostDir, MemFs, Overlay, ReadOnly, TarFs};
 use vasi::{WasiCtx, WasiCtxBuilder};
 use wasmtime::{Engine, Linker, Module, Store};
 
@@ -75,17 +75,43 @@ fn build_ctx(args: &RunArgs) -> Result<WasiCtx, Failure> {
         b.stdin(file);
     }
     for mount in &args.mounts {
-        match mount {
-            Mount::Host { host, guest } => {
-                let dir = HostDir::open_ambient(host).map_err(|e| {
+        let (dir, guest): (Arc<dyn Dir>, &String) = match mount {
+            Mount::Host {
+                host,
+                guest,
+                read_only,
+            } => {
+                let dir: Arc<dyn Dir> = Arc::new(HostDir::open_ambient(host).map_err(|e| {
+                    cannot(format!("cannot mount {} at {guest}: {e}", host.display()))
+                })?);
+                if *read_only {
+                    (Arc::new(ReadOnly::new(dir)), guest)
+                } else {
+                    (dir, guest)
+                }
+            }
+            Mount::Mem { guest, size } => {
+                let fs = match size {
+                    Some(bytes) => MemFs::with_quota(*bytes),
+                    None => MemFs::new(),
+                };
+                (fs.root(), guest)
+            }
+            Mount::Tar { file, guest } => {
+                let fs = TarFs::open(file).map_err(|e| {
+                    cannot(format!("cannot mount {} at {guest}: {e}", file.display()))
+                })?;
+                (fs.root(), guest)
+            }
+            Mount::Overlay { host, guest } => {
+                let lower = HostDir::open_ambient(host).map_err(|e| {
                     cannot(format!("cannot mount {} at {guest}: {e}", host.display()))
                 })?;
-                b.preopen_dir(Arc::new(dir), guest.clone());
+                let overlay = Overlay::new(MemFs::new().root(), Arc::new(lower));
+                (Arc::new(overlay), guest)
             }
-            Mount::Mem { guest } => {
-                b.preopen_dir(MemFs::new().root(), guest.clone());
-            }
-        }
+        };
+        b.preopen_dir(dir, guest.clone());
     }
     b.build().map_err(|e| cannot(e.to_string()))
 }

@@ -148,6 +148,118 @@ fn host_and_memory_mounts() {
     assert_eq!(entries, 4, "nothing may appear beside the sandboxes");
 }
 
+/// Every file below `dir`, with its contents, sorted: to prove a tree unchanged.
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.strip_prefix(dir).unwrap().display().to_string();
+            if p.is_dir() {
+                out.push((format!("{name}/"), Vec::new()));
+                stack.push(p);
+            } else {
+                out.push((name, std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn read_only_and_overlay_mounts_leave_the_host_unchanged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let host = tmp.path().join("host");
+    std::fs::create_dir_all(host.join("sub")).unwrap();
+    std::fs::write(host.join("sub/kept.txt"), "original\n").unwrap();
+    let before = snapshot(&host);
+
+    // Read-only: reads work, the first write makes the guest fail.
+    let ro = format!("{}::/sandbox:ro", host.display());
+    let o = vasi(&[
+        "run",
+        "--dir",
+        &ro,
+        programs::P1_CAT,
+        "/sandbox/sub/kept.txt",
+    ]);
+    assert_eq!(stdout(&o), "original\n", "{}", stderr(&o));
+    let o = vasi(&["run", "--dir", &ro, programs::P1_DIRS]);
+    assert_ne!(o.status.code(), Some(0), "writes to a :ro mount must fail");
+
+    // Overlay: the guest may change anything; the host never sees it. The
+    // programs expect an empty sandbox, so mount the empty `sub2`.
+    std::fs::create_dir(host.join("sub2")).unwrap();
+    let before2 = snapshot(&host);
+    let overlay = format!("{}::/sandbox", host.join("sub2").display());
+    for program in [programs::P1_FILE_RW, programs::P1_DIRS, programs::P1_LINKS] {
+        let o = vasi(&["run", "--overlay", &overlay, program]);
+        assert!(o.status.success(), "{program} on --overlay: {}", stderr(&o));
+    }
+    // Overwriting a host file through an overlay only changes the guest's view.
+    let o = vasi(&[
+        "run",
+        "--overlay",
+        &format!("{}::/sandbox", host.display()),
+        programs::P1_CAT,
+        "/sandbox/sub",
+    ]);
+    assert_eq!(stdout(&o), "kept.txt\n");
+    assert_eq!(snapshot(&host), before2);
+    assert_eq!(before.len() + 1, before2.len());
+}
+
+#[test]
+fn tar_images_and_memory_quotas() {
+    let tmp = tempfile::tempdir().unwrap();
+    let image = tmp.path().join("image.tar");
+    let mut b = tar::Builder::new(std::fs::File::create(&image).unwrap());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(6);
+    h.set_mode(0o644);
+    h.set_mtime(1_600_000_000);
+    b.append_data(&mut h, "etc/motd", &b"hello\n"[..]).unwrap();
+    let mut l = tar::Header::new_gnu();
+    l.set_entry_type(tar::EntryType::Symlink);
+    l.set_size(0);
+    b.append_link(&mut l, "motd-link", "etc/motd").unwrap();
+    b.finish().unwrap();
+    drop(b);
+    let spec = format!("{}::/img", image.display());
+    let o = vasi(&[
+        "run",
+        "--tar",
+        &spec,
+        programs::P1_CAT,
+        "/img",
+        "/img/motd-link",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "etc/\nmotd-link\nhello\n");
+
+    let o = vasi(&[
+        "run",
+        "--tar",
+        &format!("{}::/img", tmp.path().join("no.tar").display()),
+        programs::P1_CAT,
+    ]);
+    assert_error_line(&o, 125, "cannot mount");
+
+    let o = vasi(&[
+        "run",
+        "--mem-dir",
+        "/sandbox:64K",
+        programs::P1_QUOTA,
+        "65536",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = vasi(&["run", "--mem-dir", "/sandbox:lots", programs::P1_PRINT]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("invalid size"), "{}", stderr(&o));
+}
+
 #[test]
 fn a_trap_is_one_line_naming_the_call() {
     let o = vasi(&[
