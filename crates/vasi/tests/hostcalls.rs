@@ -576,3 +576,36 @@ fn nested_mounts_appear_inside_outer_ones() {
     assert_eq!(inner.read("new").unwrap(), b"");
     assert_eq!(outer.read("cache/new"), Err(Errno::Noent));
 }
+
+#[test]
+fn symlink_times_are_their_own() {
+    // Found by wasi-testsuite's symlink_filestat on an Overlay (MemFs upper).
+    for backend in [Backend::Mem, Backend::Host] {
+        let mut env = Env::new(backend);
+        env.create("f");
+        env.symlink("f", "l").unwrap();
+        let len = env.put(PATH, b"l");
+        let set = p1::abi::fstflags::MTIM.into();
+        env.call(|c, m| p1::path_filestat_set_times(c, m, SANDBOX, 0, PATH, len, 0, 1_000, set))
+            .unwrap();
+        let mtime = |env: &mut Env, follow: u32| {
+            env.call(|c, m| p1::path_filestat_get(c, m, SANDBOX, follow, PATH, len, BUF))
+                .unwrap();
+            u64::from_le_bytes(
+                env.mem[BUF as usize + 48..BUF as usize + 56]
+                    .try_into()
+                    .unwrap(),
+            )
+        };
+        assert_eq!(
+            mtime(&mut env, 0),
+            1_000,
+            "{backend:?}: the link's own mtime"
+        );
+        assert_ne!(
+            mtime(&mut env, 1),
+            1_000,
+            "{backend:?}: the target is untouched"
+        );
+    }
+}

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
-use vasi::vfs::{HostDir, MemFs};
+use vasi::vfs::{HostDir, MemFs, Overlay};
 use vasi::{CaptureBuffer, WasiCtx, WasiCtxBuilder};
 use wasmtime::{Engine, Linker, Module, Store};
 
@@ -19,6 +19,9 @@ pub(crate) enum Backend {
     Host,
     /// A fresh `MemFs`.
     Mem,
+    /// A fresh `MemFs` over an empty host temporary directory (`Overlay`); the
+    /// host directory must still be empty after the run.
+    Overlay,
     /// A fresh `MemFs` with byte and inode quotas.
     MemQuota { bytes: u64, inodes: u64 },
 }
@@ -129,6 +132,15 @@ impl Guest {
                 b.preopen_dir(Arc::new(dir), "/sandbox");
                 Some(parent)
             }
+            Backend::Overlay => {
+                let parent = tempfile::tempdir().unwrap();
+                std::fs::create_dir(parent.path().join("sandbox")).unwrap();
+                std::fs::write(parent.path().join(OUTSIDE), OUTSIDE_CONTENTS).unwrap();
+                let lower = HostDir::open_ambient(parent.path().join("sandbox")).unwrap();
+                let overlay = Overlay::new(MemFs::new().root(), Arc::new(lower));
+                b.preopen_dir(Arc::new(overlay), "/sandbox");
+                Some(parent)
+            }
             Backend::Mem | Backend::MemQuota { .. } => {
                 let fs = match self.backend {
                     Backend::MemQuota { bytes, inodes } => MemFs::with_quotas(bytes, inodes),
@@ -140,6 +152,12 @@ impl Guest {
         };
         let ctx = b.build().unwrap();
         let exit = run_ctx(self.path, ctx);
+        if let (Backend::Overlay, Some(parent)) = (self.backend, &host_dir) {
+            let lower = std::fs::read_dir(parent.path().join("sandbox"))
+                .unwrap()
+                .count();
+            assert_eq!(lower, 0, "an overlay wrote to its lower layer");
+        }
         Outcome {
             exit,
             stdout: stdout.to_string_lossy(),
@@ -162,7 +180,8 @@ pub(crate) fn run_ctx(path: &str, ctx: WasiCtx) -> Result<i32, String> {
     vasi_wasmtime::exit_code(start.call(&mut store, ())).map_err(|e| format!("{e:?}"))
 }
 
-/// Defines `$name` as one test per backend: `$name::host` and `$name::mem`.
+/// Defines `$name` as one test per backend: `$name::host`, `$name::mem` and
+/// `$name::overlay`.
 #[macro_export]
 macro_rules! on_each_backend {
     ($(#[$m:meta])* fn $name:ident($backend:ident: Backend) $body:block) => {
@@ -177,6 +196,10 @@ macro_rules! on_each_backend {
             #[test]
             fn mem() {
                 run(Backend::Mem)
+            }
+            #[test]
+            fn overlay() {
+                run(Backend::Overlay)
             }
         }
     };

@@ -179,7 +179,7 @@ impl Drop for FileNode {
 struct SymlinkNode {
     ino: u64,
     target: Box<str>,
-    times: Times,
+    times: Mutex<Times>,
     quota: Arc<Quota>,
 }
 
@@ -432,16 +432,19 @@ impl Tree {
         match node {
             NodeRef::Dir(ino) => self.stat_dir(*ino, dev),
             NodeRef::File(f) => Ok(f.stat()),
-            NodeRef::Symlink(s) => Ok(Stat {
-                dev,
-                ino: s.ino,
-                filetype: FileType::SymbolicLink,
-                nlink: 1,
-                size: s.target.len() as u64,
-                atim: s.times.atim,
-                mtim: s.times.mtim,
-                ctim: s.times.ctim,
-            }),
+            NodeRef::Symlink(s) => {
+                let times = *lock(&s.times);
+                Ok(Stat {
+                    dev,
+                    ino: s.ino,
+                    filetype: FileType::SymbolicLink,
+                    nlink: 1,
+                    size: s.target.len() as u64,
+                    atim: times.atim,
+                    mtim: times.mtim,
+                    ctim: times.ctim,
+                })
+            }
         }
     }
 
@@ -715,7 +718,7 @@ impl Dir for MemDir {
         let node = SymlinkNode {
             ino: self.new_ino(),
             target: target.into(),
-            times: Times::now(),
+            times: Mutex::new(Times::now()),
             quota: self.fs.quota.clone(),
         };
         tree.insert(self.ino, name, NodeRef::Symlink(Arc::new(node)))
@@ -755,8 +758,7 @@ impl Dir for MemDir {
         match tree.lookup(self.ino, name)? {
             NodeRef::Dir(ino) => tree.dir_mut(ino)?.times.set(atime, mtime),
             NodeRef::File(f) => lock(&f.meta).times.set(atime, mtime),
-            // Symlink times are fixed at creation in MemFs.
-            NodeRef::Symlink(_) => return Err(Errno::Notsup),
+            NodeRef::Symlink(s) => lock(&s.times).set(atime, mtime),
         }
         Ok(())
     }
