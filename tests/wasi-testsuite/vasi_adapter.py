@@ -14,8 +14,9 @@ Environment:
                   may carry extra options, split by shell rules, e.g.
                   ``VASI="/opt/vasi/bin/vasi"``.
     VASI_BACKEND  how the test's directory is mounted: ``dir`` (default, a
-                  host directory) or ``overlay`` (copy-on-write in memory over
-                  the host directory, which stays unchanged).
+                  host directory), ``overlay`` (copy-on-write in memory over
+                  the host directory, which stays unchanged) or ``mem`` (an
+                  in-memory copy of it).
 """
 
 import os
@@ -74,7 +75,7 @@ def compute_argv(test_path: str,
     for key, value in env.items():
         argv += ["--env", f"{key}={value}"]
     if root:
-        mount = {"dir": "--dir", "overlay": "--overlay"}[os.environ.get("VASI_BACKEND", "dir")]
+        mount = {"dir": "--dir", "overlay": "--overlay", "mem": "--mem-copy"}[os.environ.get("VASI_BACKEND", "dir")]
         argv += [mount, f"{root}::/"]
     argv.append(test_path)
     if args:

@@ -46,6 +46,10 @@ pub(crate) struct RunArgs {
     /// (e.g. 64M; default 1G).
     #[arg(long = "mem-dir", value_name = "GUEST[:SIZE]")]
     mem_dirs: Vec<String>,
+    /// Mount an in-memory copy of the host directory HOST at GUEST (HOST is
+    /// read once, at start).
+    #[arg(long = "mem-copy", value_name = "HOST::GUEST")]
+    mem_copies: Vec<String>,
     /// Mount the tar archive FILE, read-only, at GUEST.
     #[arg(long = "tar", value_name = "FILE::GUEST")]
     tars: Vec<String>,
@@ -87,6 +91,8 @@ pub(crate) enum Mount {
     },
     /// A new in-memory directory with a byte quota.
     Mem { guest: String, size: Option<u64> },
+    /// An in-memory copy of a host directory.
+    MemCopy { host: PathBuf, guest: String },
     /// A tar image, read-only.
     Tar { file: PathBuf, guest: String },
     /// A host directory under an in-memory copy-on-write layer.
@@ -150,6 +156,16 @@ fn mounts(run: &RunArgs, m: &ArgMatches) -> Result<Vec<Mount>, String> {
             Mount::Mem {
                 guest: guest.to_string(),
                 size,
+            },
+        ));
+    }
+    for (i, spec) in indices("mem_copies").into_iter().zip(&run.mem_copies) {
+        let (host, guest) = two_parts("--mem-copy", spec, "HOST::GUEST")?;
+        all.push((
+            i,
+            Mount::MemCopy {
+                host: host.into(),
+                guest,
             },
         ));
     }

@@ -97,6 +97,13 @@ fn build_ctx(args: &RunArgs) -> Result<WasiCtx, Failure> {
                 };
                 (fs.root(), guest)
             }
+            Mount::MemCopy { host, guest } => {
+                let fs = MemFs::new();
+                copy_into(host, &fs.root()).map_err(|e| {
+                    cannot(format!("cannot copy {} to {guest}: {e}", host.display()))
+                })?;
+                (fs.root(), guest)
+            }
             Mount::Tar { file, guest } => {
                 let fs = TarFs::open(file).map_err(|e| {
                     cannot(format!("cannot mount {} at {guest}: {e}", file.display()))
@@ -138,4 +145,55 @@ fn trap_message(e: &wasmtime::Error) -> String {
         return t.to_string();
     }
     one_line(e)
+}
+
+/// Copies the host directory `from` (files, directories, symlinks and their
+/// modification times) into `to`.
+fn copy_into(from: &std::path::Path, to: &Arc<dyn Dir>) -> std::io::Result<()> {
+    use vasi::vfs::{Node, OpenOptions, SetTime};
+    let errno = |e: vasi::Errno| std::io::Error::other(e.to_string());
+    let name_of = |e: &std::fs::DirEntry| {
+        e.file_name()
+            .into_string()
+            .map_err(|n| std::io::Error::other(format!("{n:?} is not UTF-8")))
+    };
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let name = name_of(&entry)?;
+        let meta = entry.path().symlink_metadata()?;
+        let mtime = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| SetTime::At(d.as_nanos() as u64));
+        if meta.is_dir() {
+            to.create_dir(&name).map_err(errno)?;
+            let Node::Dir(sub) = to.open(&name, &OpenOptions::lookup_dir()).map_err(errno)? else {
+                return Err(std::io::Error::other("not a directory"));
+            };
+            copy_into(&entry.path(), &sub)?;
+        } else if meta.is_symlink() {
+            let target = std::fs::read_link(entry.path())?;
+            let target = target
+                .to_str()
+                .ok_or_else(|| std::io::Error::other("non-UTF-8 link"))?;
+            to.symlink(target, &name).map_err(errno)?;
+            continue;
+        } else if meta.is_file() {
+            let opts = OpenOptions {
+                write: true,
+                create_new: true,
+                ..OpenOptions::default()
+            };
+            let Node::File(f) = to.open(&name, &opts).map_err(errno)? else {
+                return Err(std::io::Error::other("not a file"));
+            };
+            f.write_at(&std::fs::read(entry.path())?, 0)
+                .map_err(errno)?;
+        } else {
+            continue; // devices, fifos, sockets: nothing to copy
+        }
+        to.set_times_at(&name, mtime, mtime).map_err(errno)?;
+    }
+    Ok(())
 }

@@ -169,7 +169,7 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
 }
 
 #[test]
-fn read_only_and_overlay_mounts_leave_the_host_unchanged() {
+fn read_only_overlay_and_copied_mounts_leave_the_host_unchanged() {
     let tmp = tempfile::tempdir().unwrap();
     let host = tmp.path().join("host");
     std::fs::create_dir_all(host.join("sub")).unwrap();
@@ -207,6 +207,27 @@ fn read_only_and_overlay_mounts_leave_the_host_unchanged() {
         "/sandbox/sub",
     ]);
     assert_eq!(stdout(&o), "kept.txt\n");
+    // An in-memory copy reads the same, and takes changes that stay in memory.
+    std::os::unix::fs::symlink("sub/kept.txt", host.join("link")).unwrap();
+    let copy = format!("{}::/sandbox", host.display());
+    let o = vasi(&[
+        "run",
+        "--mem-copy",
+        &copy,
+        programs::P1_CAT,
+        "/sandbox/link",
+        "/sandbox",
+    ]);
+    assert_eq!(
+        stdout(&o),
+        "original\nlink\nsub/\nsub2/\n",
+        "{}",
+        stderr(&o)
+    );
+    let empty = format!("{}::/sandbox", host.join("sub2").display());
+    let o = vasi(&["run", "--mem-copy", &empty, programs::P1_DIRS]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::remove_file(host.join("link")).unwrap();
     assert_eq!(snapshot(&host), before2);
     assert_eq!(before.len() + 1, before2.len());
 }
