@@ -124,6 +124,12 @@ impl TarFs {
             let raw = entry.path_bytes().into_owned();
             let path = String::from_utf8(raw)
                 .map_err(|e| TarError::BadPath(String::from_utf8_lossy(e.as_bytes()).into()))?;
+            // `./` (or `/`) is the root itself, which always exists.
+            if entry.header().entry_type().is_dir()
+                && path.split('/').all(|c| c.is_empty() || c == ".")
+            {
+                continue;
+            }
             let parts = components(&path)?;
             let fail = |errno| TarError::Entry {
                 path: path.clone(),
@@ -200,5 +206,62 @@ impl TarFs {
     /// Bytes of file content in the image.
     pub fn size(&self) -> u64 {
         self.fs.used_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vfs::Node;
+
+    fn image() -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(3);
+        h.set_mtime(1_600_000_000);
+        h.set_entry_type(tar::EntryType::Regular);
+        b.append_data(&mut h, "./a/file", &b"abc"[..]).unwrap();
+        let mut l = tar::Header::new_gnu();
+        l.set_entry_type(tar::EntryType::Link);
+        l.set_size(0);
+        b.append_link(&mut l, "a/hard", "a/file").unwrap();
+        let mut s = tar::Header::new_gnu();
+        s.set_entry_type(tar::EntryType::Symlink);
+        s.set_size(0);
+        b.append_link(&mut s, "soft", "a/file").unwrap();
+        b.into_inner().unwrap()
+    }
+
+    #[test]
+    fn hard_links_symlinks_times_and_read_only() {
+        let fs = TarFs::from_reader(&image()[..]).unwrap();
+        let root = fs.root();
+        let Node::Dir(a) = root.open("a", &OpenOptions::lookup_dir()).unwrap() else {
+            panic!("a dir");
+        };
+        let st = a.stat_at("hard").unwrap();
+        assert_eq!(
+            (st.nlink, st.size, st.mtim),
+            (2, 3, 1_600_000_000_000_000_000)
+        );
+        assert_eq!(root.read_link("soft").unwrap(), "a/file");
+        assert_eq!(a.unlink("file"), Err(Errno::Rofs));
+        assert_eq!(fs.size(), 3);
+    }
+
+    #[test]
+    fn unsafe_paths_are_refused() {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(1);
+        // `append_data` refuses `..`, so write the name into the header directly.
+        h.as_old_mut().name[..6].copy_from_slice(b"../esc");
+        h.set_cksum();
+        b.append(&h, &b"x"[..]).unwrap();
+        let image = b.into_inner().unwrap();
+        assert!(matches!(
+            TarFs::from_reader(&image[..]),
+            Err(TarError::BadPath(_))
+        ));
     }
 }
