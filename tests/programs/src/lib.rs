@@ -41,6 +41,16 @@ pub mod raw {
         pub fn fd_fdstat_get(fd: i32, stat: i32) -> i32;
         /// `fd_fdstat_set_flags(fd, fdflags) -> errno`
         pub fn fd_fdstat_set_flags(fd: i32, flags: i32) -> i32;
+        /// `fd_advise(fd, offset, len, advice) -> errno`
+        pub fn fd_advise(fd: i32, offset: i64, len: i64, advice: i32) -> i32;
+        /// `fd_allocate(fd, offset, len) -> errno`
+        pub fn fd_allocate(fd: i32, offset: i64, len: i64) -> i32;
+        /// `fd_sync(fd) -> errno`
+        pub fn fd_sync(fd: i32) -> i32;
+        /// `fd_datasync(fd) -> errno`
+        pub fn fd_datasync(fd: i32) -> i32;
+        /// `sched_yield() -> errno`
+        pub fn sched_yield() -> i32;
         /// `fd_fdstat_set_rights(fd, base, inheriting) -> errno`
         pub fn fd_fdstat_set_rights(fd: i32, base: i64, inheriting: i64) -> i32;
         /// `fd_filestat_get(fd, filestat_out) -> errno`

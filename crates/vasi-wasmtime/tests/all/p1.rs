@@ -187,3 +187,9 @@ on_each_backend! {
         Guest::new(programs::P1_READDIR_REWIND, backend).run().success();
     }
 }
+
+on_each_backend! {
+    fn p1_fd_misc(backend: Backend) {
+        Guest::new(programs::P1_FD_MISC, backend).run().success();
+    }
+}

@@ -1,0 +1,38 @@
+//! fd_advise, fd_allocate, fd_sync, fd_datasync and sched_yield.
+//!
+//! Host contract: args `["p1_fd_misc"]`, an empty `/sandbox`; stdout and stderr
+//! empty; exit code 0.
+
+use test_programs::{assert_errno, assert_ok, raw, EBADF, EINVAL, ESPIPE};
+
+fn main() {
+    let f = std::fs::File::create("/sandbox/f").expect("create");
+    std::fs::write("/sandbox/f", b"0123456789").expect("write");
+    let fd = {
+        use std::os::fd::AsRawFd;
+        f.as_raw_fd()
+    };
+    // SAFETY (all calls below): no pointers are passed.
+    unsafe {
+        assert_ok!(raw::fd_advise(fd, 0, 10, 0));
+        assert_ok!(raw::fd_advise(fd, 0, 10, 5));
+        assert_errno!(raw::fd_advise(fd, 0, 10, 6), EINVAL);
+        assert_errno!(raw::fd_advise(1234, 0, 10, 0), EBADF);
+        assert_errno!(raw::fd_advise(1, 0, 10, 0), ESPIPE);
+
+        // fd_allocate grows a file, never shrinks it, and reads back zeros.
+        assert_ok!(raw::fd_allocate(fd, 5, 20));
+        assert_eq!(std::fs::metadata("/sandbox/f").expect("stat").len(), 25);
+        assert_ok!(raw::fd_allocate(fd, 0, 3));
+        assert_eq!(std::fs::metadata("/sandbox/f").expect("stat").len(), 25);
+        let data = std::fs::read("/sandbox/f").expect("read");
+        assert_eq!(&data[..10], b"0123456789");
+        assert!(data[10..].iter().all(|&b| b == 0));
+        assert_errno!(raw::fd_allocate(1234, 0, 1), EBADF);
+
+        assert_ok!(raw::fd_sync(fd));
+        assert_ok!(raw::fd_datasync(fd));
+        assert_errno!(raw::fd_sync(1234), EBADF);
+        assert_ok!(raw::sched_yield());
+    }
+}
