@@ -12,6 +12,23 @@ pub(crate) const OUTSIDE: &str = "outside.txt";
 /// Its contents.
 pub(crate) const OUTSIDE_CONTENTS: &str = "host secret";
 
+/// The engine a guest runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Runtime {
+    Wasmtime,
+    Wasmi,
+}
+
+thread_local! {
+    /// The runtime of the test running on this thread (each test has its own).
+    static RUNTIME: std::cell::Cell<Runtime> = const { std::cell::Cell::new(Runtime::Wasmtime) };
+}
+
+/// Runs the rest of this test on `runtime`.
+pub(crate) fn use_runtime(runtime: Runtime) {
+    RUNTIME.with(|r| r.set(runtime));
+}
+
 /// Where `/sandbox` lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Backend {
@@ -151,7 +168,10 @@ impl Guest {
             }
         };
         let ctx = b.build().unwrap();
-        let exit = run_ctx(self.path, ctx);
+        let exit = match RUNTIME.with(|r| r.get()) {
+            Runtime::Wasmtime => run_ctx(self.path, ctx),
+            Runtime::Wasmi => run_wasmi(self.path, ctx),
+        };
         if let (Backend::Overlay, Some(parent)) = (self.backend, &host_dir) {
             let lower = std::fs::read_dir(parent.path().join("sandbox"))
                 .unwrap()
@@ -180,8 +200,23 @@ pub(crate) fn run_ctx(path: &str, ctx: WasiCtx) -> Result<i32, String> {
     vasi_wasmtime::exit_code(start.call(&mut store, ())).map_err(|e| format!("{e:?}"))
 }
 
+/// Instantiates `path` over `ctx` on wasmi and runs `_start`.
+pub(crate) fn run_wasmi(path: &str, ctx: WasiCtx) -> Result<i32, String> {
+    static ENGINE: OnceLock<wasmi::Engine> = OnceLock::new();
+    let engine = ENGINE.get_or_init(wasmi::Engine::default);
+    let bytes = std::fs::read(path).unwrap();
+    let module = wasmi::Module::new(engine, &bytes[..]).unwrap();
+    let mut linker: wasmi::Linker<WasiCtx> = wasmi::Linker::new(engine);
+    vasi_wasmi::add_to_linker(&mut linker, |c| c).unwrap();
+    let mut store = wasmi::Store::new(engine, ctx);
+    let instance = linker.instantiate_and_start(&mut store, &module).unwrap();
+    let start = instance.get_typed_func::<(), ()>(&store, "_start").unwrap();
+    vasi_wasmi::exit_code(start.call(&mut store, ())).map_err(|e| e.to_string())
+}
+
 /// Defines `$name` as one test per backend: `$name::host`, `$name::mem` and
-/// `$name::overlay`.
+/// `$name::overlay` on wasmtime, and `$name::wasmi_host` and `$name::wasmi_mem`
+/// on wasmi.
 #[macro_export]
 macro_rules! on_each_backend {
     ($(#[$m:meta])* fn $name:ident($backend:ident: Backend) $body:block) => {
@@ -200,6 +235,16 @@ macro_rules! on_each_backend {
             #[test]
             fn overlay() {
                 run(Backend::Overlay)
+            }
+            #[test]
+            fn wasmi_host() {
+                $crate::harness::use_runtime($crate::harness::Runtime::Wasmi);
+                run(Backend::Host)
+            }
+            #[test]
+            fn wasmi_mem() {
+                $crate::harness::use_runtime($crate::harness::Runtime::Wasmi);
+                run(Backend::Mem)
             }
         }
     };
