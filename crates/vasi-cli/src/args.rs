@@ -57,6 +57,10 @@ pub(crate) struct RunArgs {
     /// change anything, changes stay in memory, HOST is never modified.
     #[arg(long = "overlay", value_name = "HOST::GUEST")]
     overlays: Vec<String>,
+    /// Listen on the TCP address ADDR (e.g. 127.0.0.1:8080) and give the guest
+    /// the listener to accept connections from (fds after the directories).
+    #[arg(long = "listen", value_name = "ADDR")]
+    pub(crate) listens: Vec<String>,
     /// Set an environment variable (NAME alone takes vasi's own value).
     #[arg(long = "env", value_name = "NAME[=VALUE]")]
     pub(crate) envs: Vec<String>,

@@ -120,6 +120,11 @@ fn build_ctx(args: &RunArgs) -> Result<WasiCtx, Failure> {
         };
         b.preopen_dir(dir, guest.clone());
     }
+    for addr in &args.listens {
+        let listener = std::net::TcpListener::bind(addr)
+            .map_err(|e| cannot(format!("cannot listen on {addr}: {e}")))?;
+        b.preopen_listener(listener);
+    }
     b.build().map_err(|e| cannot(e.to_string()))
 }
 

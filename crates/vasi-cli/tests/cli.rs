@@ -282,6 +282,63 @@ fn tar_images_and_memory_quotas() {
 }
 
 #[test]
+fn a_guest_server_serves_concurrent_clients() {
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    use std::time::{Duration, Instant};
+    // A free port: bound, noted, released (vasi binds it again).
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let server = Command::new(env!("CARGO_BIN_EXE_vasi"))
+        .args(["run", "--listen", &addr, programs::P1_ECHO_SERVER, "4"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let clients: Vec<_> = (0..4)
+        .map(|i| {
+            let addr = addr.clone();
+            std::thread::spawn(move || {
+                let deadline = Instant::now() + Duration::from_secs(20);
+                let mut s = loop {
+                    match TcpStream::connect(&addr) {
+                        Ok(s) => break s,
+                        Err(e) if Instant::now() < deadline => {
+                            let _ = e;
+                            std::thread::sleep(Duration::from_millis(50));
+                        }
+                        Err(e) => panic!("connect: {e}"),
+                    }
+                };
+                s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+                s.write_all(format!("request {i}").as_bytes()).unwrap();
+                s.shutdown(Shutdown::Write).unwrap();
+                let mut reply = String::new();
+                s.read_to_string(&mut reply).unwrap();
+                assert_eq!(reply, format!("echo: request {i}"));
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().expect("a client");
+    }
+    let out = server.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "served 4\n");
+
+    let o = vasi(&["run", "--listen", "256.0.0.1:1", programs::P1_PRINT]);
+    assert_error_line(&o, 125, "cannot listen on 256.0.0.1:1");
+}
+
+#[test]
 fn a_trap_is_one_line_naming_the_call() {
     let o = vasi(&[
         "run",

@@ -120,6 +120,7 @@ pub struct WasiCtxBuilder {
     stdout: (Box<dyn Write + Send>, u8),
     stderr: (Box<dyn Write + Send>, u8),
     preopens: Vec<(Arc<dyn Dir>, String)>,
+    listeners: Vec<std::net::TcpListener>,
     clocks: Box<dyn Clocks>,
     random: Option<Box<dyn Random>>,
     max_open: u32,
@@ -141,6 +142,7 @@ impl WasiCtxBuilder {
             stdout: (Box::new(std::io::sink()), filetype::UNKNOWN),
             stderr: (Box::new(std::io::sink()), filetype::UNKNOWN),
             preopens: Vec::new(),
+            listeners: Vec::new(),
             clocks: Box::new(HostClocks::new()),
             random: None,
             max_open: DEFAULT_MAX_OPEN_FILES,
@@ -306,6 +308,19 @@ impl WasiCtxBuilder {
         Ok(self.preopen_dir(Arc::new(dir), guest_path))
     }
 
+    /// Gives the guest a TCP listener to `sock_accept` connections from. Listeners
+    /// get the fds after the preopened directories, in the order added.
+    ///
+    /// ```
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let ctx = vasi::WasiCtxBuilder::new().preopen_listener(listener).build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn preopen_listener(&mut self, listener: std::net::TcpListener) -> &mut Self {
+        self.listeners.push(listener);
+        self
+    }
+
     /// Uses `clocks` for `clock_time_get`, `clock_res_get` and sleeps.
     ///
     /// ```
@@ -397,6 +412,9 @@ impl WasiCtxBuilder {
                     rights_inheriting: crate::p1::abi::rights::ALL,
                 }))
                 .map_err(e)?;
+        }
+        for listener in b.listeners {
+            table.push(Descriptor::Listener(listener, 0)).map_err(e)?;
         }
         Ok(WasiCtx {
             args,

@@ -17,6 +17,10 @@ pub(crate) enum Descriptor {
     File(OpenFile),
     /// An open directory (a preopen or one opened by `path_open`).
     Dir(OpenDir),
+    /// A TCP listener the host preopened, with its `fdflags`.
+    Listener(std::net::TcpListener, u16),
+    /// A TCP connection accepted from a listener, with its `fdflags`.
+    Socket(std::net::TcpStream, u16),
 }
 
 /// A regular file with the cursor and flags of one open.

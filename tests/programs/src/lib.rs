@@ -41,6 +41,27 @@ pub mod raw {
         pub fn fd_fdstat_get(fd: i32, stat: i32) -> i32;
         /// `fd_fdstat_set_flags(fd, fdflags) -> errno`
         pub fn fd_fdstat_set_flags(fd: i32, flags: i32) -> i32;
+        /// `sock_accept(fd, flags, result_fd) -> errno`
+        pub fn sock_accept(fd: i32, flags: i32, result_fd: i32) -> i32;
+        /// `sock_recv(fd, ri_data, ri_data_len, ri_flags, ro_datalen, ro_flags) -> errno`
+        pub fn sock_recv(
+            fd: i32,
+            ri_data: i32,
+            ri_data_len: i32,
+            ri_flags: i32,
+            ro_datalen: i32,
+            ro_flags: i32,
+        ) -> i32;
+        /// `sock_send(fd, si_data, si_data_len, si_flags, so_datalen) -> errno`
+        pub fn sock_send(
+            fd: i32,
+            si_data: i32,
+            si_data_len: i32,
+            si_flags: i32,
+            so_datalen: i32,
+        ) -> i32;
+        /// `sock_shutdown(fd, how) -> errno`
+        pub fn sock_shutdown(fd: i32, how: i32) -> i32;
         /// `fd_advise(fd, offset, len, advice) -> errno`
         pub fn fd_advise(fd: i32, offset: i64, len: i64, advice: i32) -> i32;
         /// `fd_allocate(fd, offset, len) -> errno`

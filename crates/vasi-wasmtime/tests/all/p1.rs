@@ -193,3 +193,75 @@ on_each_backend! {
         Guest::new(programs::P1_FD_MISC, backend).run().success();
     }
 }
+
+/// A guest TCP echo server serves concurrent clients on loopback.
+mod p1_echo_server {
+    use crate::harness::{run_ctx, run_wasmi};
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    use std::time::Duration;
+    use test_programs_artifacts as programs;
+    use vasi::{CaptureBuffer, WasiCtxBuilder};
+
+    const CLIENTS: usize = 8;
+
+    fn serve(wasmi: bool) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stdout = CaptureBuffer::new();
+        let ctx = WasiCtxBuilder::new()
+            .args(["p1_echo_server".to_string(), CLIENTS.to_string()])
+            .stdout(stdout.clone())
+            .preopen_listener(listener)
+            .build()
+            .unwrap();
+        let server = std::thread::spawn(move || {
+            if wasmi {
+                run_wasmi(programs::P1_ECHO_SERVER, ctx)
+            } else {
+                run_ctx(programs::P1_ECHO_SERVER, ctx)
+            }
+        });
+        // All clients connect at once; the server takes them one by one.
+        let clients: Vec<_> = (0..CLIENTS)
+            .map(|i| {
+                std::thread::spawn(move || {
+                    let mut s = TcpStream::connect(addr).unwrap();
+                    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+                    let msg = format!("hello from client {i}\n").repeat(50);
+                    s.write_all(msg.as_bytes()).unwrap();
+                    s.shutdown(Shutdown::Write).unwrap();
+                    let mut reply = String::new();
+                    s.read_to_string(&mut reply).unwrap();
+                    assert_eq!(reply, format!("echo: {msg}"), "client {i}");
+                })
+            })
+            .collect();
+        for c in clients {
+            c.join().expect("a client");
+        }
+        assert_eq!(server.join().unwrap(), Ok(0));
+        assert_eq!(stdout.to_string_lossy(), format!("served {CLIENTS}\n"));
+    }
+
+    #[test]
+    fn wasmtime() {
+        serve(false);
+    }
+
+    #[test]
+    fn wasmi() {
+        serve(true);
+    }
+
+    #[test]
+    fn errors() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let ctx = WasiCtxBuilder::new()
+            .args(["p1_echo_server", "errors"])
+            .preopen_listener(listener)
+            .build()
+            .unwrap();
+        assert_eq!(run_ctx(programs::P1_ECHO_SERVER, ctx), Ok(0));
+    }
+}

@@ -218,6 +218,16 @@ pub mod rights {
         | PATH_SYMLINK
         | PATH_REMOVE_DIRECTORY
         | PATH_UNLINK_FILE;
+    /// The rights of a TCP listener.
+    pub const LISTENER: u64 =
+        SOCK_ACCEPT | FD_FDSTAT_SET_FLAGS | FD_FILESTAT_GET | POLL_FD_READWRITE;
+    /// The rights of a TCP connection.
+    pub const SOCKET: u64 = FD_READ
+        | FD_WRITE
+        | SOCK_SHUTDOWN
+        | FD_FDSTAT_SET_FLAGS
+        | FD_FILESTAT_GET
+        | POLL_FD_READWRITE;
     /// The rights of stdin.
     pub const STDIN: u64 = FD_READ | FD_FILESTAT_GET | POLL_FD_READWRITE;
     /// The rights of stdout and stderr.

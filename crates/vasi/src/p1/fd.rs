@@ -4,14 +4,17 @@ use super::abi::{self, fdflags, filetype, fstflags, rights, whence};
 use crate::table::{Descriptor, DirCursor, OpenFile};
 use crate::vfs::{FileType, SetTime, Stat};
 use crate::{Errno, Error, GuestMemory, WasiCtx};
-use std::io;
+use std::io::{self, Read};
 
 /// The open regular file behind `fd`: `EBADF` for a closed fd or a directory,
 /// `ESPIPE` for a stream (stdio), which cannot be positioned.
 fn seekable(ctx: &mut WasiCtx, fd: u32) -> Result<&mut OpenFile, Error> {
     match ctx.table.get(fd)? {
         Descriptor::File(f) => Ok(f),
-        Descriptor::Reader(..) | Descriptor::Writer(..) => Err(Errno::Spipe.into()),
+        Descriptor::Reader(..)
+        | Descriptor::Writer(..)
+        | Descriptor::Listener(..)
+        | Descriptor::Socket(..) => Err(Errno::Spipe.into()),
         Descriptor::Dir(_) => Err(Error::badf()),
     }
 }
@@ -25,7 +28,17 @@ fn require(rights: u64, right: u64) -> Result<(), Error> {
     }
 }
 
-fn stream_io(e: io::Error) -> Error {
+/// Retries an I/O call interrupted by a signal.
+pub(crate) fn retry_io(mut f: impl FnMut() -> Result<usize, Error>) -> Result<usize, Error> {
+    loop {
+        match f() {
+            Err(Error::Errno(Errno::Intr)) => continue,
+            other => return other,
+        }
+    }
+}
+
+pub(crate) fn stream_io(e: io::Error) -> Error {
     Error::Errno(e.into())
 }
 
@@ -71,7 +84,20 @@ pub fn fd_read(
             }
             n
         }
-        Descriptor::Writer(..) | Descriptor::Dir(_) => return Err(Error::badf()),
+        Descriptor::Socket(stream, _) => {
+            let mut n = 0;
+            for i in 0..iovs.count() {
+                let (buf, len) = mem.iovec(iovs, i);
+                if len > 0 {
+                    n = retry_io(|| stream.read(mem.slice_mut(buf, len)?).map_err(stream_io))?;
+                    break;
+                }
+            }
+            n
+        }
+        Descriptor::Writer(..) | Descriptor::Dir(_) | Descriptor::Listener(..) => {
+            return Err(Error::badf())
+        }
     };
     mem.write_u32(nread, n as u32)
 }
@@ -173,7 +199,10 @@ pub fn fd_write(
             w.flush().map_err(stream_io)?;
             total
         }
-        Descriptor::Reader(..) | Descriptor::Dir(_) => return Err(Error::badf()),
+        Descriptor::Socket(stream, _) => super::sock::send(stream, mem, iovs)?,
+        Descriptor::Reader(..) | Descriptor::Dir(_) | Descriptor::Listener(..) => {
+            return Err(Error::badf())
+        }
     };
     mem.write_u32(nwritten, n.min(u32::MAX as usize) as u32)
 }
@@ -280,7 +309,10 @@ pub fn fd_sync(ctx: &mut WasiCtx, _mem: &mut GuestMemory<'_>, fd: u32) -> Result
     match ctx.table.get(fd)? {
         Descriptor::File(f) => f.file.sync()?,
         Descriptor::Dir(d) => d.dir.sync()?,
-        Descriptor::Reader(..) | Descriptor::Writer(..) => return Err(Error::inval()),
+        Descriptor::Reader(..)
+        | Descriptor::Writer(..)
+        | Descriptor::Listener(..)
+        | Descriptor::Socket(..) => return Err(Error::inval()),
     }
     Ok(())
 }
@@ -292,7 +324,10 @@ pub fn fd_datasync(ctx: &mut WasiCtx, _mem: &mut GuestMemory<'_>, fd: u32) -> Re
     match ctx.table.get(fd)? {
         Descriptor::File(f) => f.file.datasync()?,
         Descriptor::Dir(d) => d.dir.sync()?,
-        Descriptor::Reader(..) | Descriptor::Writer(..) => return Err(Error::inval()),
+        Descriptor::Reader(..)
+        | Descriptor::Writer(..)
+        | Descriptor::Listener(..)
+        | Descriptor::Socket(..) => return Err(Error::inval()),
     }
     Ok(())
 }
@@ -318,6 +353,12 @@ pub fn fd_fdstat_get(
         }
         Descriptor::Reader(_, t) => abi::fdstat(*t, 0, rights::STDIN, 0),
         Descriptor::Writer(_, t) => abi::fdstat(*t, 0, rights::STDOUT, 0),
+        Descriptor::Listener(_, flags) => {
+            abi::fdstat(filetype::SOCKET_STREAM, *flags, rights::LISTENER, 0)
+        }
+        Descriptor::Socket(_, flags) => {
+            abi::fdstat(filetype::SOCKET_STREAM, *flags, rights::SOCKET, 0)
+        }
     };
     mem.write_struct(stat, 8, &bytes)
 }
@@ -338,9 +379,22 @@ pub fn fd_fdstat_set_flags(
     if flags & !fdflags::ALL != 0 {
         return Err(Error::inval());
     }
-    if let Descriptor::File(f) = desc {
-        let keep = fdflags::APPEND | fdflags::NONBLOCK;
-        f.flags = (f.flags & !keep) | (flags & keep);
+    match desc {
+        Descriptor::File(f) => {
+            let keep = fdflags::APPEND | fdflags::NONBLOCK;
+            f.flags = (f.flags & !keep) | (flags & keep);
+        }
+        Descriptor::Listener(l, f) => {
+            let nonblock = flags & fdflags::NONBLOCK != 0;
+            l.set_nonblocking(nonblock).map_err(stream_io)?;
+            *f = flags & fdflags::NONBLOCK;
+        }
+        Descriptor::Socket(s, f) => {
+            let nonblock = flags & fdflags::NONBLOCK != 0;
+            s.set_nonblocking(nonblock).map_err(stream_io)?;
+            *f = flags & fdflags::NONBLOCK;
+        }
+        Descriptor::Dir(_) | Descriptor::Reader(..) | Descriptor::Writer(..) => {}
     }
     Ok(())
 }
@@ -369,7 +423,10 @@ pub fn fd_fdstat_set_rights(
             (&mut f.rights_base, &mut f.rights_inheriting)
         }
         Descriptor::Dir(d) => (&mut d.rights_base, &mut d.rights_inheriting),
-        Descriptor::Reader(..) | Descriptor::Writer(..) => {
+        Descriptor::Reader(..)
+        | Descriptor::Writer(..)
+        | Descriptor::Listener(..)
+        | Descriptor::Socket(..) => {
             return Err(Errno::Notcapable.into());
         }
     };
@@ -411,6 +468,10 @@ pub fn fd_filestat_get(
         Descriptor::File(f) => f.file.stat()?,
         Descriptor::Dir(d) => d.dir.stat()?,
         Descriptor::Reader(_, t) | Descriptor::Writer(_, t) => stream_stat(*t),
+        Descriptor::Listener(..) | Descriptor::Socket(..) => Stat {
+            filetype: FileType::SocketStream,
+            ..stream_stat(filetype::UNKNOWN)
+        },
     };
     mem.write_struct(buf, 8, &abi::filestat(&stat))
 }
@@ -479,7 +540,10 @@ pub fn fd_filestat_set_times(
             require(d.rights_base, rights::FD_FILESTAT_SET_TIMES)?;
             d.dir.set_times(a, m)?
         }
-        Descriptor::Reader(..) | Descriptor::Writer(..) => return Err(Error::badf()),
+        Descriptor::Reader(..)
+        | Descriptor::Writer(..)
+        | Descriptor::Listener(..)
+        | Descriptor::Socket(..) => return Err(Error::badf()),
     }
     Ok(())
 }

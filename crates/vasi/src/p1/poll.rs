@@ -137,6 +137,8 @@ fn fd_ready(ctx: &mut WasiCtx, fd: u32, kind: u8) -> Result<u64, Errno> {
         (Descriptor::Reader(..), eventtype::FD_READ) => Ok(1),
         (Descriptor::Writer(..), eventtype::FD_WRITE) => Ok(0),
         (Descriptor::Reader(..) | Descriptor::Writer(..), _) => Err(Errno::Badf),
+        // Sockets are reported ready; a blocking read then waits for data.
+        (Descriptor::Listener(..) | Descriptor::Socket(..), _) => Ok(0),
         (Descriptor::Dir(_), _) => Err(Errno::Badf),
     }
 }

@@ -1,58 +1,171 @@
-//! `sock_*`: no socket can be preopened yet, so every socket call fails: `EBADF`
-//! on a closed fd, `ENOTSOCK` on any other.
+//! `sock_*`: TCP listeners preopened by the host, and the connections accepted
+//! from them.
 
+use super::abi::fdflags;
+use super::fd::{retry_io, stream_io};
+use crate::memory::Iovecs;
+use crate::table::Descriptor;
 use crate::{Errno, Error, GuestMemory, WasiCtx};
+use std::io::Write;
+use std::net::{Shutdown, TcpStream};
 
-fn not_a_socket(ctx: &mut WasiCtx, fd: u32) -> Result<(), Error> {
-    ctx.table.get(fd)?;
-    Err(Errno::Notsock.into())
+/// `riflags::recv_peek`
+const RECV_PEEK: u32 = 1 << 0;
+/// `riflags::recv_waitall`
+const RECV_WAITALL: u32 = 1 << 1;
+/// `sdflags::rd`
+const SHUT_RD: u32 = 1 << 0;
+/// `sdflags::wr`
+const SHUT_WR: u32 = 1 << 1;
+
+/// The connection behind `fd`: `EBADF` if closed, `ENOTSOCK` if not a socket.
+fn socket(ctx: &mut WasiCtx, fd: u32) -> Result<&mut TcpStream, Error> {
+    match ctx.table.get(fd)? {
+        Descriptor::Socket(s, _) => Ok(s),
+        Descriptor::Listener(..) => Err(Errno::Notconn.into()),
+        _ => Err(Errno::Notsock.into()),
+    }
 }
 
+/// Writes the buffers of `iovs` to `stream`; stops at the first short write.
+pub(crate) fn send(
+    stream: &mut TcpStream,
+    mem: &GuestMemory<'_>,
+    iovs: Iovecs,
+) -> Result<usize, Error> {
+    let mut total = 0;
+    for i in 0..iovs.count() {
+        let (buf, len) = mem.iovec(iovs, i);
+        let src = mem.slice(buf, len)?;
+        let n = match retry_io(|| stream.write(src).map_err(stream_io)) {
+            Ok(n) => n,
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        };
+        total += n;
+        if n < src.len() {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+/// Accepts a connection on the listener `fd`; writes the new fd to
+/// `result_fd`. `flags` may hold `fdflags::nonblock` for the new connection.
+/// On a nonblocking listener with nothing pending: `EAGAIN`.
+///
 /// This corresponds to `sock_accept` in `wasi_snapshot_preview1`.
 pub fn sock_accept(
     ctx: &mut WasiCtx,
-    _mem: &mut GuestMemory<'_>,
+    mem: &mut GuestMemory<'_>,
     fd: u32,
-    _flags: u32,
-    _result_fd: u32,
+    flags: u32,
+    result_fd: u32,
 ) -> Result<(), Error> {
-    not_a_socket(ctx, fd)
+    let listener = match ctx.table.get(fd)? {
+        Descriptor::Listener(l, _) => l,
+        Descriptor::Socket(..) => return Err(Error::inval()),
+        _ => return Err(Errno::Notsock.into()),
+    };
+    if flags & !u32::from(fdflags::NONBLOCK) != 0 {
+        return Err(Error::inval());
+    }
+    let (stream, _) = loop {
+        match listener.accept() {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            other => break other.map_err(stream_io)?,
+        }
+    };
+    let nonblock = flags & u32::from(fdflags::NONBLOCK) != 0;
+    stream.set_nonblocking(nonblock).map_err(stream_io)?;
+    let fl = if nonblock { fdflags::NONBLOCK } else { 0 };
+    let new_fd = ctx.table.push(Descriptor::Socket(stream, fl))?;
+    mem.write_u32(result_fd, new_fd)
 }
 
+/// Receives into the buffers of `ri_data` (one read, or several with
+/// `recv_waitall` until they are full or the peer closes; `recv_peek` leaves
+/// the data queued); writes the byte count to `ro_datalen` and `0` to
+/// `ro_flags`.
+///
 /// This corresponds to `sock_recv` in `wasi_snapshot_preview1`.
 #[allow(clippy::too_many_arguments, reason = "the preview1 signature")]
 pub fn sock_recv(
     ctx: &mut WasiCtx,
-    _mem: &mut GuestMemory<'_>,
+    mem: &mut GuestMemory<'_>,
     fd: u32,
-    _ri_data: u32,
-    _ri_data_len: u32,
-    _ri_flags: u32,
-    _ro_datalen: u32,
-    _ro_flags: u32,
+    ri_data: u32,
+    ri_data_len: u32,
+    ri_flags: u32,
+    ro_datalen: u32,
+    ro_flags: u32,
 ) -> Result<(), Error> {
-    not_a_socket(ctx, fd)
+    let iovs = mem.iovecs(ri_data, ri_data_len)?;
+    let stream = socket(ctx, fd)?;
+    if ri_flags & !(RECV_PEEK | RECV_WAITALL) != 0 {
+        return Err(Error::inval());
+    }
+    let mut total = 0usize;
+    'bufs: for i in 0..iovs.count() {
+        let (buf, len) = mem.iovec(iovs, i);
+        let mut filled = 0u32;
+        while filled < len {
+            let dst = mem.slice_mut(buf + filled, len - filled)?;
+            let n = if ri_flags & RECV_PEEK != 0 {
+                retry_io(|| stream.peek(dst).map_err(stream_io))?
+            } else {
+                retry_io(|| std::io::Read::read(stream, dst).map_err(stream_io))?
+            };
+            total += n;
+            filled += n as u32;
+            if n == 0 || ri_flags & RECV_WAITALL == 0 || ri_flags & RECV_PEEK != 0 {
+                break 'bufs;
+            }
+        }
+    }
+    mem.write_u32(ro_datalen, total as u32)?;
+    mem.write_u16(ro_flags, 0)
 }
 
+/// Sends the buffers of `si_data`; writes the byte count to `so_datalen`.
+/// `si_flags` must be 0.
+///
 /// This corresponds to `sock_send` in `wasi_snapshot_preview1`.
 pub fn sock_send(
     ctx: &mut WasiCtx,
-    _mem: &mut GuestMemory<'_>,
+    mem: &mut GuestMemory<'_>,
     fd: u32,
-    _si_data: u32,
-    _si_data_len: u32,
-    _si_flags: u32,
-    _so_datalen: u32,
+    si_data: u32,
+    si_data_len: u32,
+    si_flags: u32,
+    so_datalen: u32,
 ) -> Result<(), Error> {
-    not_a_socket(ctx, fd)
+    let iovs = mem.iovecs(si_data, si_data_len)?;
+    let stream = socket(ctx, fd)?;
+    if si_flags != 0 {
+        return Err(Error::inval());
+    }
+    let n = send(stream, mem, iovs)?;
+    mem.write_u32(so_datalen, n as u32)
 }
 
+/// Shuts down the reading (`rd`), writing (`wr`) or both halves of a
+/// connection.
+///
 /// This corresponds to `sock_shutdown` in `wasi_snapshot_preview1`.
 pub fn sock_shutdown(
     ctx: &mut WasiCtx,
     _mem: &mut GuestMemory<'_>,
     fd: u32,
-    _how: u32,
+    how: u32,
 ) -> Result<(), Error> {
-    not_a_socket(ctx, fd)
+    let stream = socket(ctx, fd)?;
+    let how = match how {
+        SHUT_RD => Shutdown::Read,
+        SHUT_WR => Shutdown::Write,
+        x if x == SHUT_RD | SHUT_WR => Shutdown::Both,
+        _ => return Err(Error::inval()),
+    };
+    stream.shutdown(how).map_err(stream_io)?;
+    Ok(())
 }
