@@ -24,7 +24,12 @@ pub struct WasiCtx {
     pub(crate) table: Table,
     pub(crate) clocks: Box<dyn Clocks>,
     pub(crate) random: Box<dyn Random>,
+    pub(crate) on_raise: Option<RaiseHandler>,
 }
+
+/// What the embedder does when a guest calls `proc_raise` (see
+/// [`WasiCtxBuilder::on_proc_raise`]).
+pub type RaiseHandler = Box<dyn FnMut(u8) -> Result<(), crate::Errno> + Send>;
 
 impl WasiCtx {
     /// A new builder.
@@ -121,6 +126,7 @@ pub struct WasiCtxBuilder {
     stderr: (Box<dyn Write + Send>, u8),
     preopens: Vec<(Arc<dyn Dir>, String)>,
     listeners: Vec<std::net::TcpListener>,
+    on_raise: Option<RaiseHandler>,
     clocks: Box<dyn Clocks>,
     random: Option<Box<dyn Random>>,
     max_open: u32,
@@ -143,6 +149,7 @@ impl WasiCtxBuilder {
             stderr: (Box::new(std::io::sink()), filetype::UNKNOWN),
             preopens: Vec::new(),
             listeners: Vec::new(),
+            on_raise: None,
             clocks: Box::new(HostClocks::new()),
             random: None,
             max_open: DEFAULT_MAX_OPEN_FILES,
@@ -321,6 +328,31 @@ impl WasiCtxBuilder {
         self
     }
 
+    /// Lets the embedder observe (and answer) a guest's `proc_raise(signal)`:
+    /// `handler` gets the signal number (1..=30) and returns what the call
+    /// returns. No signal ever reaches the host process. Without a handler,
+    /// `proc_raise` returns `ENOSYS`.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// let raised = Arc::new(Mutex::new(Vec::new()));
+    /// let seen = raised.clone();
+    /// let ctx = vasi::WasiCtxBuilder::new()
+    ///     .on_proc_raise(move |sig| {
+    ///         seen.lock().unwrap().push(sig);
+    ///         Ok(())
+    ///     })
+    ///     .build()?;
+    /// # Ok::<(), vasi::BuildError>(())
+    /// ```
+    pub fn on_proc_raise(
+        &mut self,
+        handler: impl FnMut(u8) -> Result<(), crate::Errno> + Send + 'static,
+    ) -> &mut Self {
+        self.on_raise = Some(Box::new(handler));
+        self
+    }
+
     /// Uses `clocks` for `clock_time_get`, `clock_res_get` and sleeps.
     ///
     /// ```
@@ -422,6 +454,7 @@ impl WasiCtxBuilder {
             table,
             clocks: b.clocks,
             random: b.random.unwrap_or_else(default_random),
+            on_raise: b.on_raise,
         })
     }
 }

@@ -49,7 +49,7 @@ mod table;
 pub mod vfs;
 
 pub use clocks::{ClockId, Clocks, HostClocks};
-pub use ctx::{BuildError, WasiCtx, WasiCtxBuilder, DEFAULT_MAX_OPEN_FILES};
+pub use ctx::{BuildError, RaiseHandler, WasiCtx, WasiCtxBuilder, DEFAULT_MAX_OPEN_FILES};
 pub use errno::Errno;
 pub use error::{Error, I32Exit, Trap};
 pub use memory::{GuestMemory, Iovecs};

@@ -609,3 +609,32 @@ fn symlink_times_are_their_own() {
         );
     }
 }
+
+#[test]
+fn proc_raise_reaches_the_embedder_only() {
+    let mut env = Env::new(Backend::Mem);
+    assert_eq!(env.call(|c, m| p1::proc_raise(c, m, 15)), Err(Errno::Nosys));
+    assert_eq!(env.call(|c, m| p1::proc_raise(c, m, 0)), Err(Errno::Inval));
+    assert_eq!(env.call(|c, m| p1::proc_raise(c, m, 31)), Err(Errno::Inval));
+    let raised = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = raised.clone();
+    let ctx = WasiCtxBuilder::new()
+        .on_proc_raise(move |sig| {
+            seen.lock().unwrap().push(sig);
+            if sig == 9 {
+                Err(Errno::Perm)
+            } else {
+                Ok(())
+            }
+        })
+        .build()
+        .unwrap();
+    let mut env = Env {
+        ctx,
+        mem: vec![0; 1024],
+        _tmp: None,
+    };
+    assert_eq!(env.call(|c, m| p1::proc_raise(c, m, 2)), Ok(()));
+    assert_eq!(env.call(|c, m| p1::proc_raise(c, m, 9)), Err(Errno::Perm));
+    assert_eq!(*raised.lock().unwrap(), [2, 9]);
+}

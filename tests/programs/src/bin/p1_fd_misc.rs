@@ -1,9 +1,9 @@
-//! fd_advise, fd_allocate, fd_sync, fd_datasync and sched_yield.
+//! fd_advise, fd_allocate, fd_sync, fd_datasync, sched_yield and proc_raise.
 //!
-//! Host contract: args `["p1_fd_misc"]`, an empty `/sandbox`; stdout and stderr
-//! empty; exit code 0.
+//! Host contract: args `["p1_fd_misc"]`, an empty `/sandbox`, no `proc_raise`
+//! handler; stdout and stderr empty; exit code 0.
 
-use test_programs::{assert_errno, assert_ok, raw, EBADF, EINVAL, ESPIPE};
+use test_programs::{assert_errno, assert_ok, raw, EBADF, EINVAL, ENOSYS, ESPIPE};
 
 fn main() {
     let f = std::fs::File::create("/sandbox/f").expect("create");
@@ -34,5 +34,8 @@ fn main() {
         assert_ok!(raw::fd_datasync(fd));
         assert_errno!(raw::fd_sync(1234), EBADF);
         assert_ok!(raw::sched_yield());
+        // No signal reaches anything without an embedder's handler.
+        assert_errno!(raw::proc_raise(15), ENOSYS);
+        assert_errno!(raw::proc_raise(0), EINVAL);
     }
 }
