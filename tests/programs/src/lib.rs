@@ -70,6 +70,8 @@ pub mod raw {
         pub fn fd_sync(fd: i32) -> i32;
         /// `fd_datasync(fd) -> errno`
         pub fn fd_datasync(fd: i32) -> i32;
+        /// `fd_renumber(fd, to) -> errno`
+        pub fn fd_renumber(fd: i32, to: i32) -> i32;
         /// `proc_raise(signal) -> errno`
         pub fn proc_raise(signal: i32) -> i32;
         /// `sched_yield() -> errno`

@@ -1,4 +1,5 @@
-//! fd_advise, fd_allocate, fd_sync, fd_datasync, sched_yield and proc_raise.
+//! fd_advise, fd_allocate, fd_sync, fd_datasync, fd_renumber, sched_yield and
+//! proc_raise.
 //!
 //! Host contract: args `["p1_fd_misc"]`, an empty `/sandbox`, no `proc_raise`
 //! handler; stdout and stderr empty; exit code 0.
@@ -33,6 +34,23 @@ fn main() {
         assert_ok!(raw::fd_sync(fd));
         assert_ok!(raw::fd_datasync(fd));
         assert_errno!(raw::fd_sync(1234), EBADF);
+        // fd_renumber moves a descriptor onto another number.
+        std::fs::write("/sandbox/g", b"from g").expect("write g");
+        let g = std::fs::File::open("/sandbox/g").expect("open g");
+        let h = std::fs::File::open("/sandbox/f").expect("open f again");
+        let (gfd, hfd) = {
+            use std::os::fd::AsRawFd;
+            (g.as_raw_fd(), h.as_raw_fd())
+        };
+        assert_ok!(raw::fd_renumber(gfd, hfd));
+        let mut buf = [0u8; 6];
+        assert_eq!(test_programs::fd_read(hfd, &mut buf), Ok(6));
+        assert_eq!(&buf, b"from g");
+        assert_errno!(raw::fd_renumber(gfd, hfd), EBADF);
+        assert_errno!(raw::fd_renumber(hfd, 999), EBADF);
+        std::mem::forget(g); // its fd number now belongs to nobody
+        drop(h);
+
         assert_ok!(raw::sched_yield());
         // No signal reaches anything without an embedder's handler.
         assert_errno!(raw::proc_raise(15), ENOSYS);
