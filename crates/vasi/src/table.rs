@@ -92,6 +92,11 @@ impl Table {
         }
     }
 
+    /// The descriptor behind `fd`, shared.
+    pub(crate) fn get_ref(&self, fd: u32) -> Option<&Descriptor> {
+        self.slots.get(fd as usize).and_then(Option::as_ref)
+    }
+
     pub(crate) fn remove(&mut self, fd: u32) -> Result<Descriptor, Errno> {
         let d = self
             .slots

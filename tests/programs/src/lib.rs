@@ -70,6 +70,8 @@ pub mod raw {
         pub fn fd_sync(fd: i32) -> i32;
         /// `fd_datasync(fd) -> errno`
         pub fn fd_datasync(fd: i32) -> i32;
+        /// `poll_oneoff(in, out, nsubscriptions, nevents) -> errno`
+        pub fn poll_oneoff(input: i32, out: i32, nsubscriptions: i32, nevents: i32) -> i32;
         /// `fd_renumber(fd, to) -> errno`
         pub fn fd_renumber(fd: i32, to: i32) -> i32;
         /// `proc_raise(signal) -> errno`
@@ -798,6 +800,65 @@ pub fn path_create_directory(fd: i32, path: &[u8]) -> Result<(), Errno> {
 pub fn path_remove_directory(fd: i32, path: &[u8]) -> Result<(), Errno> {
     // SAFETY: `path` is valid for its length.
     res(unsafe { raw::path_remove_directory(fd, addr(path), path.len() as i32) })
+}
+
+/// A `subscription` (48 bytes, align 8) for [`poll`].
+#[repr(C, align(8))]
+#[derive(Clone, Copy)]
+pub struct Subscription(pub [u8; 48]);
+
+impl Subscription {
+    /// Waits `timeout_ns` nanoseconds on the monotonic clock.
+    pub fn clock(userdata: u64, timeout_ns: u64) -> Self {
+        let mut b = [0u8; 48];
+        b[0..8].copy_from_slice(&userdata.to_le_bytes());
+        b[8] = 0; // eventtype::clock
+        b[16..20].copy_from_slice(&1u32.to_le_bytes()); // monotonic
+        b[24..32].copy_from_slice(&timeout_ns.to_le_bytes());
+        Subscription(b)
+    }
+
+    /// Waits until `fd` is readable.
+    pub fn read(userdata: u64, fd: i32) -> Self {
+        let mut b = [0u8; 48];
+        b[0..8].copy_from_slice(&userdata.to_le_bytes());
+        b[8] = 1; // eventtype::fd_read
+        b[16..20].copy_from_slice(&(fd as u32).to_le_bytes());
+        Subscription(b)
+    }
+}
+
+/// An `event` returned by [`poll`]: `(userdata, error, type, eventrwflags)`.
+pub type Event = (u64, u16, u8, u16);
+
+/// `poll_oneoff` over `subs`.
+pub fn poll(subs: &[Subscription]) -> Result<Vec<Event>, Errno> {
+    #[repr(C, align(8))]
+    #[derive(Clone, Copy)]
+    struct RawEvent([u8; 32]);
+    let mut out = vec![RawEvent([0; 32]); subs.len()];
+    let mut n = 0u32;
+    // SAFETY: the arrays have the ABI layouts and lengths given.
+    res(unsafe {
+        raw::poll_oneoff(
+            addr(subs),
+            addr_mut(&mut out[..]),
+            subs.len() as i32,
+            addr_mut(&mut n),
+        )
+    })?;
+    Ok(out[..n as usize]
+        .iter()
+        .map(|e| {
+            let b = &e.0;
+            (
+                u64::from_le_bytes(b[0..8].try_into().expect("8")),
+                u16::from_le_bytes([b[8], b[9]]),
+                b[10],
+                u16::from_le_bytes([b[24], b[25]]),
+            )
+        })
+        .collect())
 }
 
 /// `path_symlink`: creates `link` (relative to `fd`) pointing at `target`.

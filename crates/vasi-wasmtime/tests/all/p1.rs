@@ -254,6 +254,53 @@ mod p1_echo_server {
         serve(true);
     }
 
+    /// poll_oneoff waits for a real connection, and times out without one.
+    fn poll(wasmi: bool) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stdout = CaptureBuffer::new();
+        let ctx = WasiCtxBuilder::new()
+            .args(["p1_echo_server", "poll"])
+            .stdout(stdout.clone())
+            .preopen_listener(listener)
+            .build()
+            .unwrap();
+        let server = std::thread::spawn(move || {
+            if wasmi {
+                run_wasmi(programs::P1_ECHO_SERVER, ctx)
+            } else {
+                run_ctx(programs::P1_ECHO_SERVER, ctx)
+            }
+        });
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while stdout.to_string_lossy() != "waiting\n" {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the guest never polled"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(Duration::from_millis(50)); // let it block in poll
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        s.write_all(b"ping").unwrap();
+        s.shutdown(Shutdown::Write).unwrap();
+        let mut reply = String::new();
+        s.read_to_string(&mut reply).unwrap();
+        assert_eq!(reply, "echo: ping");
+        assert_eq!(server.join().unwrap(), Ok(0));
+    }
+
+    #[test]
+    fn poll_wasmtime() {
+        poll(false);
+    }
+
+    #[test]
+    fn poll_wasmi() {
+        poll(true);
+    }
+
     #[test]
     fn errors() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();

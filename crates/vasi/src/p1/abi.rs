@@ -101,6 +101,12 @@ pub mod eventtype {
     pub const FD_WRITE: u8 = 2;
 }
 
+/// `eventrwflags` bits.
+pub mod eventrwflags {
+    /// `fd_readwrite_hangup`
+    pub const FD_READWRITE_HANGUP: u16 = 1 << 0;
+}
+
 /// `subclockflags` bits.
 pub mod subclockflags {
     /// `subscription_clock_abstime`

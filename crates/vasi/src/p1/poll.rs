@@ -11,11 +11,12 @@ use std::time::Duration;
 /// `nevents`.
 ///
 /// Files are always ready (with the bytes left to read as `nbytes`), and so are
-/// stdio streams; if any fd subscription is ready, the call returns at once.
-/// Otherwise it sleeps (on the context's clocks) until the earliest clock
-/// subscription, relative or absolute, is due, and reports every clock that is
-/// due by then. Subscriptions on a bad fd or clock give an event with that
-/// error.
+/// stdio streams; TCP listeners and connections are polled for real (with the
+/// `hangup` flag when the peer is gone). If anything is ready, the call returns
+/// at once; otherwise it waits until a socket is ready or the earliest clock
+/// subscription, relative or absolute, is due (sleeping on the context's
+/// clocks when no socket is involved), and reports every clock due by then.
+/// Subscriptions on a bad fd or clock give an event with that error.
 ///
 /// This corresponds to `poll_oneoff` in `wasi_snapshot_preview1`.
 pub fn poll_oneoff(
@@ -46,8 +47,10 @@ pub fn poll_oneoff(
         mem.write_struct(at, 8, &event)
     };
 
-    // First pass: fd readiness, and the earliest clock deadline.
+    // First pass: fd readiness, and the earliest clock deadline. Sockets are
+    // polled for real below; everything else is ready at once.
     let mut earliest: Option<u64> = None; // nanoseconds to wait
+    let mut sockets: Vec<(u64, u8, u32)> = Vec::new(); // (userdata, kind, fd)
     for i in 0..nsubscriptions {
         let sub: [u8; 48] = mem.read_struct(in_ + i * SUBSCRIPTION_SIZE, 8)?;
         let userdata = u64::from_le_bytes(sub[0..8].try_into().expect("8 bytes"));
@@ -62,6 +65,10 @@ pub fn poll_oneoff(
             },
             kind @ (eventtype::FD_READ | eventtype::FD_WRITE) => {
                 let fd = u32::from_le_bytes(sub[16..20].try_into().expect("4 bytes"));
+                if is_socket(ctx, fd) {
+                    sockets.push((userdata, kind, fd));
+                    continue;
+                }
                 let (error, nbytes) = match fd_ready(ctx, fd, kind) {
                     Ok(n) => (0, n),
                     Err(e) => (e.raw(), 0),
@@ -76,11 +83,25 @@ pub fn poll_oneoff(
         }
     }
 
+    let started = std::time::Instant::now();
+    if !sockets.is_empty() {
+        // Wait for a socket, up to the earliest clock (not at all if something
+        // is already ready; forever if there is no clock).
+        let timeout = if written > 0 { Some(0) } else { earliest };
+        for (userdata, kind, flags) in poll_sockets(ctx, &sockets, timeout)? {
+            emit(mem, &mut written, abi::event(userdata, 0, kind, 0, flags))?;
+        }
+    }
     if written == 0 {
         let wait = earliest.unwrap_or(0);
-        if wait > 0 {
+        if sockets.is_empty() && wait > 0 {
             ctx.clocks.sleep(Duration::from_nanos(wait));
         }
+        let waited = if sockets.is_empty() {
+            wait
+        } else {
+            u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX)
+        };
         // Second pass: every clock due within the time waited.
         for i in 0..nsubscriptions {
             let sub: [u8; 48] = mem.read_struct(in_ + i * SUBSCRIPTION_SIZE, 8)?;
@@ -88,7 +109,7 @@ pub fn poll_oneoff(
                 continue;
             }
             let userdata = u64::from_le_bytes(sub[0..8].try_into().expect("8 bytes"));
-            if matches!(clock_wait_at(ctx, &sub, wait), Ok(true)) {
+            if matches!(clock_wait_at(ctx, &sub, waited), Ok(true)) {
                 emit(
                     mem,
                     &mut written,
@@ -141,4 +162,70 @@ fn fd_ready(ctx: &mut WasiCtx, fd: u32, kind: u8) -> Result<u64, Errno> {
         (Descriptor::Listener(..) | Descriptor::Socket(..), _) => Ok(0),
         (Descriptor::Dir(_), _) => Err(Errno::Badf),
     }
+}
+
+fn is_socket(ctx: &WasiCtx, fd: u32) -> bool {
+    matches!(
+        ctx.table.get_ref(fd),
+        Some(Descriptor::Listener(..) | Descriptor::Socket(..))
+    )
+}
+
+/// Waits until one of `sockets` is ready or `timeout` nanoseconds pass; returns
+/// the ready ones as `(userdata, kind, eventrwflags)`.
+#[cfg(all(feature = "host", unix))]
+fn poll_sockets(
+    ctx: &WasiCtx,
+    sockets: &[(u64, u8, u32)],
+    timeout: Option<u64>,
+) -> Result<Vec<(u64, u8, u16)>, Error> {
+    use rustix::event::{poll, PollFd, PollFlags};
+    let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(sockets.len());
+    for &(_, kind, fd) in sockets {
+        let flags = if kind == eventtype::FD_READ {
+            PollFlags::IN
+        } else {
+            PollFlags::OUT
+        };
+        match ctx.table.get_ref(fd) {
+            Some(Descriptor::Listener(l, _)) => fds.push(PollFd::new(l, flags)),
+            Some(Descriptor::Socket(s, _)) => fds.push(PollFd::new(s, flags)),
+            _ => return Err(Errno::Badf.into()),
+        }
+    }
+    let timeout = timeout.map(|ns| rustix::time::Timespec {
+        tv_sec: (ns / 1_000_000_000) as i64,
+        tv_nsec: (ns % 1_000_000_000) as i64,
+    });
+    loop {
+        match poll(&mut fds, timeout.as_ref()) {
+            Ok(_) => break,
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(Errno::from(std::io::Error::from(e)).into()),
+        }
+    }
+    let mut ready = Vec::new();
+    for (pfd, &(userdata, kind, _)) in fds.iter().zip(sockets) {
+        let r = pfd.revents();
+        if r.is_empty() {
+            continue;
+        }
+        let hangup = if r.intersects(PollFlags::HUP | PollFlags::ERR) {
+            abi::eventrwflags::FD_READWRITE_HANGUP
+        } else {
+            0
+        };
+        ready.push((userdata, kind, hangup));
+    }
+    Ok(ready)
+}
+
+/// Without host access sockets cannot exist; report each one ready.
+#[cfg(not(all(feature = "host", unix)))]
+fn poll_sockets(
+    _ctx: &WasiCtx,
+    sockets: &[(u64, u8, u32)],
+    _timeout: Option<u64>,
+) -> Result<Vec<(u64, u8, u16)>, Error> {
+    Ok(sockets.iter().map(|&(u, k, _)| (u, k, 0)).collect())
 }

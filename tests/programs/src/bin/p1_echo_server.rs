@@ -5,11 +5,15 @@
 //! receives until the peer shuts its side down, sends back `echo: ` followed by
 //! everything received, shuts the connection down and closes it. Then it exits
 //! 0 with stdout `served N\n`. With the argument `errors` it only checks the
-//! socket calls' errnos on non-sockets and exits 0.
+//! socket calls' errnos on non-sockets and exits 0. With `poll`, it first
+//! polls the listener with a 20 ms timeout (nobody may connect before it
+//! prints `waiting`: only the clock fires), prints `waiting\n`, then polls the
+//! listener with a 30 s timeout until a client connects, and serves that one
+//! client; then exits 0.
 
 use test_programs::{
-    addr, addr_mut, assert_errno, assert_ok, fd_fdstat_get, raw, Check, Iovec, EBADF, EINVAL,
-    ENOTSOCK,
+    addr, addr_mut, assert_errno, assert_ok, fd_fdstat_get, poll, raw, Check, Iovec, Subscription,
+    EBADF, EINVAL, ENOTSOCK,
 };
 
 const SOCKET_STREAM: u8 = 6;
@@ -65,8 +69,22 @@ fn main() {
         }
         return;
     }
-    let n: usize = arg.parse().expect("a number");
     let l = listener();
+    let n: usize = if arg == "poll" {
+        let events = poll(&[Subscription::read(1, l), Subscription::clock(2, 20_000_000)])
+            .check("poll with nobody connecting");
+        assert_eq!(events, [(2, 0, 0, 0)], "only the clock fires");
+        println!("waiting");
+        let events = poll(&[
+            Subscription::read(1, l),
+            Subscription::clock(2, 30_000_000_000),
+        ])
+        .check("poll for a client");
+        assert_eq!(events, [(1, 0, 1, 0)], "the listener is readable");
+        1
+    } else {
+        arg.parse().expect("a number")
+    };
     for _ in 0..n {
         let mut conn = -1i32;
         // SAFETY: the result pointer is valid.
@@ -90,5 +108,7 @@ fn main() {
         }
         test_programs::fd_close(conn).check("close");
     }
-    println!("served {n}");
+    if arg != "poll" {
+        println!("served {n}");
+    }
 }
