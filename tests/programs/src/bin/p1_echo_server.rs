@@ -5,7 +5,8 @@
 //! receives until the peer shuts its side down, sends back `echo: ` followed by
 //! everything received, shuts the connection down and closes it. Then it exits
 //! 0 with stdout `served N\n`. With the argument `errors` it only checks the
-//! socket calls' errnos on non-sockets and exits 0. With `poll`, it first
+//! socket calls' errnos on non-sockets, and `EAGAIN` from a nonblocking
+//! listener with nobody connecting, and exits 0. With `poll`, it first
 //! polls the listener with a 20 ms timeout (nobody may connect before it
 //! prints `waiting`: only the clock fires), prints `waiting\n`, then polls the
 //! listener with a 30 s timeout until a client connects, and serves that one
@@ -13,7 +14,7 @@
 
 use test_programs::{
     addr, addr_mut, assert_errno, assert_ok, fd_fdstat_get, poll, raw, Check, Iovec, Subscription,
-    EBADF, EINVAL, ENOTSOCK,
+    EAGAIN, EBADF, EINVAL, ENOTSOCK,
 };
 
 const SOCKET_STREAM: u8 = 6;
@@ -66,6 +67,12 @@ fn main() {
                 EINVAL
             );
             assert_errno!(raw::sock_shutdown(1, 2), ENOTSOCK);
+            // A nonblocking listener with nobody waiting says EAGAIN.
+            let l = listener();
+            assert_ok!(raw::fd_fdstat_set_flags(l, 4));
+            assert_eq!(fd_fdstat_get(l).check("fdstat").flags, 4);
+            assert_errno!(raw::sock_accept(l, 0, addr_mut(&mut fd)), EAGAIN);
+            assert_ok!(raw::fd_fdstat_set_flags(l, 0));
         }
         return;
     }
