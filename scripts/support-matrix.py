@@ -7,7 +7,7 @@ import re
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 STATUS = {
     "proc_raise": "embedder hook (`on_proc_raise`); `ENOSYS` by default",
-    "poll_oneoff": "clocks (relative, absolute); files, stdio and sockets reported ready",
+    "poll_oneoff": "clocks (relative, absolute), stdin and sockets waited on; files and outputs ready",
     "sock_accept": "implemented (TCP, host-preopened listeners)",
     "sock_recv": "implemented (TCP, host-preopened listeners)",
     "sock_send": "implemented (TCP, host-preopened listeners)",

@@ -3,6 +3,7 @@
 use crate::clocks::{Clocks, HostClocks};
 use crate::p1::abi::filetype;
 use crate::random::Random;
+use crate::stdio::InputStream;
 use crate::table::{Descriptor, OpenDir, Table};
 use crate::vfs::mount::{MountTree, Mounted};
 use crate::vfs::Dir;
@@ -426,7 +427,7 @@ impl WasiCtxBuilder {
         let mut table = Table::new(b.max_open.max(3));
         let e = |_| BuildError::TooManyPreopens;
         table
-            .push(Descriptor::Reader(b.stdin.0, b.stdin.1))
+            .push(Descriptor::Reader(InputStream::new(b.stdin.0), b.stdin.1))
             .map_err(e)?;
         table
             .push(Descriptor::Writer(b.stdout.0, b.stdout.1))

@@ -1,16 +1,17 @@
 //! The descriptor table: what each guest fd stands for.
 
+use crate::stdio::InputStream;
 use crate::vfs::{Dir, DirEntry, File, ReadDir};
 use crate::Errno;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::sync::Arc;
 
 /// What an fd stands for. A closed set: no downcasting on the call path.
 pub(crate) enum Descriptor {
     /// A byte source (stdin), with the preview1 filetype it reports.
-    Reader(Box<dyn Read + Send>, u8),
+    Reader(InputStream, u8),
     /// A byte sink (stdout, stderr), with the preview1 filetype it reports.
     Writer(Box<dyn Write + Send>, u8),
     /// An open regular file.

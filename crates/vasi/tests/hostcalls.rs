@@ -638,3 +638,38 @@ fn proc_raise_reaches_the_embedder_only() {
     assert_eq!(env.call(|c, m| p1::proc_raise(c, m, 9)), Err(Errno::Perm));
     assert_eq!(*raised.lock().unwrap(), [2, 9]);
 }
+
+#[test]
+fn poll_sees_stdin_data_and_its_end() {
+    let ctx = WasiCtxBuilder::new()
+        .stdin(std::io::Cursor::new(b"abc".to_vec()))
+        .build()
+        .unwrap();
+    let mut env = Env {
+        ctx,
+        mem: vec![0; 1 << 16],
+        _tmp: None,
+    };
+    // One fd_read subscription on fd 0 at 2048, its event at 4096.
+    let mut sub = [0u8; 48];
+    sub[0] = 7; // userdata
+    sub[8] = 1; // fd_read
+    env.put(2048, &sub);
+    let poll = |env: &mut Env| {
+        env.call(|c, m| p1::poll_oneoff(c, m, 2048, 4096, 1, OUT))
+            .unwrap();
+        assert_eq!(env.u32_at(OUT), 1);
+        let nbytes = u64::from_le_bytes(env.mem[4096 + 16..4096 + 24].try_into().unwrap());
+        let flags = u16::from_le_bytes([env.mem[4096 + 24], env.mem[4096 + 25]]);
+        (env.mem[4096], nbytes, flags)
+    };
+    assert_eq!(poll(&mut env), (7, 3, 0));
+    env.put(0, &BUF.to_le_bytes());
+    env.put(4, &16u32.to_le_bytes());
+    env.call(|c, m| p1::fd_read(c, m, 0, 0, 1, OUT)).unwrap();
+    assert_eq!(env.u32_at(OUT), 3);
+    assert_eq!(&env.mem[BUF as usize..BUF as usize + 3], b"abc");
+    assert_eq!(poll(&mut env), (7, 0, 1), "the end of stdin is a hangup");
+    env.call(|c, m| p1::fd_read(c, m, 0, 0, 1, OUT)).unwrap();
+    assert_eq!(env.u32_at(OUT), 0);
+}

@@ -2,17 +2,20 @@
 
 use super::abi::{self, eventtype, subclockflags, EVENT_SIZE, SUBSCRIPTION_SIZE};
 use crate::clocks::ClockId;
+use crate::stdio::Readiness;
 use crate::table::Descriptor;
 use crate::{Errno, Error, GuestMemory, WasiCtx};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Waits for the first of `nsubscriptions` subscriptions at `in_` to fire;
 /// writes one `event` per fired subscription to `out` and their number to
 /// `nevents`.
 ///
 /// Files are always ready (with the bytes left to read as `nbytes`), and so are
-/// stdio streams; TCP listeners and connections are polled for real (with the
-/// `hangup` flag when the peer is gone). If anything is ready, the call returns
+/// stdout and stderr; stdin is read ahead by a helper thread from the first
+/// poll on, so its readiness is real for any reader (`nbytes` buffered, or the
+/// `hangup` flag at its end); TCP listeners and connections are polled for
+/// real (with `hangup` when the peer is gone). If anything is ready, the call returns
 /// at once; otherwise it waits until a socket is ready or the earliest clock
 /// subscription, relative or absolute, is due (sleeping on the context's
 /// clocks when no socket is involved), and reports every clock due by then.
@@ -47,10 +50,11 @@ pub fn poll_oneoff(
         mem.write_struct(at, 8, &event)
     };
 
-    // First pass: fd readiness, and the earliest clock deadline. Sockets are
-    // polled for real below; everything else is ready at once.
+    // First pass: fd readiness, and the earliest clock deadline. Files and
+    // outputs are ready at once; stdin and sockets may have to be waited for.
     let mut earliest: Option<u64> = None; // nanoseconds to wait
     let mut sockets: Vec<(u64, u8, u32)> = Vec::new(); // (userdata, kind, fd)
+    let mut inputs: Vec<(u64, u32)> = Vec::new(); // stdin-like: (userdata, fd)
     for i in 0..nsubscriptions {
         let sub: [u8; 48] = mem.read_struct(in_ + i * SUBSCRIPTION_SIZE, 8)?;
         let userdata = u64::from_le_bytes(sub[0..8].try_into().expect("8 bytes"));
@@ -65,9 +69,16 @@ pub fn poll_oneoff(
             },
             kind @ (eventtype::FD_READ | eventtype::FD_WRITE) => {
                 let fd = u32::from_le_bytes(sub[16..20].try_into().expect("4 bytes"));
-                if is_socket(ctx, fd) {
-                    sockets.push((userdata, kind, fd));
-                    continue;
+                match ctx.table.get_ref(fd) {
+                    Some(Descriptor::Listener(..) | Descriptor::Socket(..)) => {
+                        sockets.push((userdata, kind, fd));
+                        continue;
+                    }
+                    Some(Descriptor::Reader(..)) if kind == eventtype::FD_READ => {
+                        inputs.push((userdata, fd));
+                        continue;
+                    }
+                    _ => {}
                 }
                 let (error, nbytes) = match fd_ready(ctx, fd, kind) {
                     Ok(n) => (0, n),
@@ -83,24 +94,72 @@ pub fn poll_oneoff(
         }
     }
 
-    let started = std::time::Instant::now();
-    if !sockets.is_empty() {
-        // Wait for a socket, up to the earliest clock (not at all if something
-        // is already ready; forever if there is no clock).
-        let timeout = if written > 0 { Some(0) } else { earliest };
-        for (userdata, kind, flags) in poll_sockets(ctx, &sockets, timeout)? {
-            emit(mem, &mut written, abi::event(userdata, 0, kind, 0, flags))?;
+    let started = Instant::now();
+    let waitable = !sockets.is_empty() || !inputs.is_empty();
+    if waitable {
+        // Wait for stdin or a socket, up to the earliest clock (not at all if
+        // something is already ready; for ever if there is no clock). With both
+        // kinds to watch, alternate in short slices.
+        loop {
+            let remaining = earliest.map(|e| {
+                e.saturating_sub(u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX))
+            });
+            let now_only = written > 0 || remaining == Some(0);
+            let slice = |limit: u64| -> u64 {
+                if now_only {
+                    0
+                } else {
+                    remaining.unwrap_or(u64::MAX).min(limit)
+                }
+            };
+            let input_wait = if sockets.is_empty() {
+                slice(1_000_000_000)
+            } else {
+                0
+            };
+            for &(userdata, fd) in &inputs {
+                let Ok(Descriptor::Reader(r, _)) = ctx.table.get(fd) else {
+                    continue;
+                };
+                let (nbytes, flags) = match r.readiness(Duration::from_nanos(input_wait)) {
+                    Readiness::Bytes(n) => (n, 0),
+                    Readiness::Hangup => (0, abi::eventrwflags::FD_READWRITE_HANGUP),
+                    Readiness::Pending => continue,
+                };
+                emit(
+                    mem,
+                    &mut written,
+                    abi::event(userdata, 0, eventtype::FD_READ, nbytes, flags),
+                )?;
+            }
+            if !sockets.is_empty() {
+                let timeout = if inputs.is_empty() {
+                    if now_only || written > 0 {
+                        Some(0)
+                    } else {
+                        remaining
+                    }
+                } else {
+                    Some(if written > 0 { 0 } else { slice(10_000_000) })
+                };
+                for (userdata, kind, flags) in poll_sockets(ctx, &sockets, timeout)? {
+                    emit(mem, &mut written, abi::event(userdata, 0, kind, 0, flags))?;
+                }
+            }
+            if written > 0 || now_only {
+                break;
+            }
         }
     }
     if written == 0 {
         let wait = earliest.unwrap_or(0);
-        if sockets.is_empty() && wait > 0 {
+        if !waitable && wait > 0 {
             ctx.clocks.sleep(Duration::from_nanos(wait));
         }
-        let waited = if sockets.is_empty() {
-            wait
-        } else {
+        let waited = if waitable {
             u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX)
+        } else {
+            wait
         };
         // Second pass: every clock due within the time waited.
         for i in 0..nsubscriptions {
@@ -155,20 +214,13 @@ fn fd_ready(ctx: &mut WasiCtx, fd: u32, kind: u8) -> Result<u64, Errno> {
             Ok(f.file.stat()?.size.saturating_sub(f.position))
         }
         (Descriptor::File(_), _) => Ok(0),
-        (Descriptor::Reader(..), eventtype::FD_READ) => Ok(1),
+        (Descriptor::Reader(..), eventtype::FD_READ) => Ok(1), // handled by the caller
         (Descriptor::Writer(..), eventtype::FD_WRITE) => Ok(0),
         (Descriptor::Reader(..) | Descriptor::Writer(..), _) => Err(Errno::Badf),
         // Sockets are reported ready; a blocking read then waits for data.
         (Descriptor::Listener(..) | Descriptor::Socket(..), _) => Ok(0),
         (Descriptor::Dir(_), _) => Err(Errno::Badf),
     }
-}
-
-fn is_socket(ctx: &WasiCtx, fd: u32) -> bool {
-    matches!(
-        ctx.table.get_ref(fd),
-        Some(Descriptor::Listener(..) | Descriptor::Socket(..))
-    )
 }
 
 /// Waits until one of `sockets` is ready or `timeout` nanoseconds pass; returns
