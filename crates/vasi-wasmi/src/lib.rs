@@ -56,6 +56,19 @@ impl fmt::Display for GuestTrap {
 
 impl wasmi::errors::HostError for GuestTrap {}
 
+/// The host ended the guest ([`vasi::Stopped`]: an interrupt, a limit, or a
+/// hook's verdict); find it with `error.downcast_ref::<GuestStopped>()`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuestStopped(pub vasi::Stopped);
+
+impl fmt::Display for GuestStopped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl wasmi::errors::HostError for GuestStopped {}
+
 /// Registers every `wasi_snapshot_preview1` function with `linker`. `get`
 /// projects the store's data to its [`WasiCtx`].
 ///
@@ -73,7 +86,7 @@ pub fn add_to_linker<T: 'static>(
                 move |mut caller: Caller<'_, T>, $($arg: $ty),*| -> Result<i32, wasmi::Error> {
                     let (mem, data) = memory(&mut caller, stringify!($name))?;
                     let mut mem = GuestMemory::new(mem);
-                    errno(stringify!($name), vasi::p1::$name(get(data), &mut mem, $($arg as _),*))
+                    errno(stringify!($name), vasi::p1::dispatch::$name(get(data), &mut mem, $($arg),*))
                 },
             )?;
         )*};
@@ -87,7 +100,7 @@ pub fn add_to_linker<T: 'static>(
             let mut mem = GuestMemory::new(mem);
             errno(
                 "proc_exit",
-                vasi::p1::proc_exit(get(data), &mut mem, code as u32),
+                vasi::p1::dispatch::proc_exit(get(data), &mut mem, code),
             )
             .map(drop)
         },
@@ -121,6 +134,7 @@ fn errno(call: &'static str, r: Result<(), vasi::Error>) -> Result<i32, wasmi::E
             message: t.message().to_string(),
         })),
         Err(vasi::Error::Exit(e)) => Err(wasmi::Error::i32_exit(e.0)),
+        Err(vasi::Error::Stopped(s)) => Err(wasmi::Error::host(GuestStopped(s))),
     }
 }
 

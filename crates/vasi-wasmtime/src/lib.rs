@@ -6,6 +6,9 @@
 //! ends its call with a [`vasi::I32Exit`] error, and a guest that breaks the ABI
 //! (an out-of-bounds or misaligned pointer) traps with a [`GuestTrap`] naming
 //! the call; [`exit_code`] turns either outcome into a process-style exit code.
+//! When the host ends the guest (an [`InterruptHandle`](vasi::InterruptHandle)
+//! fired while it was blocked in WASI, a limit, a hook's verdict), the call fails
+//! with a [`vasi::Stopped`] error.
 //!
 //! # Example
 //!
@@ -73,7 +76,7 @@ pub fn add_to_linker<T: 'static>(
                 move |mut caller: Caller<'_, T>, $($arg: $ty),*| -> wasmtime::Result<i32> {
                     let (mem, data) = memory(&mut caller, stringify!($name))?;
                     let mut mem = GuestMemory::new(mem);
-                    errno(stringify!($name), vasi::p1::$name(get(data), &mut mem, $($arg as _),*))
+                    errno(stringify!($name), vasi::p1::dispatch::$name(get(data), &mut mem, $($arg),*))
                 },
             )?;
         )*};
@@ -87,7 +90,7 @@ pub fn add_to_linker<T: 'static>(
             let mut mem = GuestMemory::new(mem);
             match errno(
                 "proc_exit",
-                vasi::p1::proc_exit(get(data), &mut mem, code as u32),
+                vasi::p1::dispatch::proc_exit(get(data), &mut mem, code),
             ) {
                 Ok(_) => Ok(()),
                 Err(e) => Err(e),
@@ -123,6 +126,7 @@ fn errno(call: &'static str, r: Result<(), vasi::Error>) -> wasmtime::Result<i32
             message: t.message().to_string(),
         })),
         Err(vasi::Error::Exit(e)) => Err(wasmtime::Error::new(e)),
+        Err(vasi::Error::Stopped(s)) => Err(wasmtime::Error::new(s)),
     }
 }
 

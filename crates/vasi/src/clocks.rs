@@ -1,6 +1,7 @@
 //! Clocks: the [`Clocks`] trait and the host's real clocks.
 
-use crate::Errno;
+use crate::{Errno, InterruptHandle};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// A preview1 clock id.
@@ -40,10 +41,11 @@ pub trait Clocks: Send + Sync {
     /// The resolution of `id`, in nanoseconds.
     fn resolution(&self, id: ClockId) -> Result<u64, Errno>;
 
-    /// Blocks the guest for `duration` (used by `poll_oneoff`). A simulated clock
-    /// may advance itself instead of sleeping.
-    fn sleep(&self, duration: Duration) {
-        std::thread::sleep(duration);
+    /// Blocks the guest for `duration` (used by `poll_oneoff`), returning early
+    /// if `interrupt` fires (see [`InterruptHandle::wait_timeout`]). A simulated
+    /// clock may advance itself instead of sleeping.
+    fn sleep(&self, duration: Duration, interrupt: &InterruptHandle) {
+        interrupt.wait_timeout(duration);
     }
 }
 
@@ -92,4 +94,125 @@ pub(crate) fn now_realtime() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
         .unwrap_or(0)
+}
+
+/// Clocks for reproducible runs: time starts at a fixed instant and moves only
+/// when the guest reads a clock (by a fixed step) or sleeps (by exactly the
+/// time asked, without waiting).
+///
+/// `Realtime` starts at [`DeterministicClocks::DEFAULT_START`] (or the instant
+/// given), `Monotonic` and the CPU-time clocks at 0; all of them share one
+/// virtual timeline. Two runs of the same guest with the same inputs read the
+/// same times.
+///
+/// ```
+/// use vasi::{ClockId, Clocks, InterruptHandle};
+/// use vasi::clocks::DeterministicClocks;
+/// use std::time::Duration;
+/// let clocks = DeterministicClocks::new().with_step(Duration::from_micros(1));
+/// assert_eq!(clocks.now(ClockId::Monotonic)?, 0);
+/// assert_eq!(clocks.now(ClockId::Monotonic)?, 1_000);
+/// clocks.sleep(Duration::from_secs(3600), &InterruptHandle::default()); // returns at once
+/// assert_eq!(clocks.now(ClockId::Monotonic)?, 3_600_000_002_000);
+/// # Ok::<(), vasi::Errno>(())
+/// ```
+#[derive(Debug)]
+pub struct DeterministicClocks {
+    start_realtime: u64,
+    step: u64,
+    elapsed: AtomicU64,
+}
+
+impl Default for DeterministicClocks {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DeterministicClocks {
+    /// The default start of `Realtime`: 2020-01-01T00:00:00Z, in nanoseconds
+    /// since the Unix epoch.
+    pub const DEFAULT_START: u64 = 1_577_836_800 * 1_000_000_000;
+
+    /// Clocks starting at [`Self::DEFAULT_START`] that advance 1 µs per read.
+    pub fn new() -> Self {
+        DeterministicClocks {
+            start_realtime: Self::DEFAULT_START,
+            step: 1_000,
+            elapsed: AtomicU64::new(0),
+        }
+    }
+
+    /// `Realtime` starts at `nanos` since the Unix epoch.
+    pub fn with_start(mut self, nanos: u64) -> Self {
+        self.start_realtime = nanos;
+        self
+    }
+
+    /// Each read of a clock advances time by `step` (zero freezes time except
+    /// for sleeps).
+    pub fn with_step(mut self, step: Duration) -> Self {
+        self.step = u64::try_from(step.as_nanos()).unwrap_or(u64::MAX);
+        self
+    }
+
+    /// Nanoseconds elapsed on the virtual timeline so far.
+    pub fn elapsed(&self) -> u64 {
+        self.elapsed.load(Ordering::Relaxed)
+    }
+
+    fn advance(&self, by: u64) -> u64 {
+        let mut cur = self.elapsed.load(Ordering::Relaxed);
+        loop {
+            let next = cur.saturating_add(by);
+            match self.elapsed.compare_exchange_weak(
+                cur,
+                next,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return cur,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+}
+
+impl Clocks for DeterministicClocks {
+    fn now(&self, id: ClockId) -> Result<u64, Errno> {
+        let t = self.advance(self.step);
+        Ok(match id {
+            ClockId::Realtime => self.start_realtime.saturating_add(t),
+            ClockId::Monotonic | ClockId::ProcessCputime | ClockId::ThreadCputime => t,
+        })
+    }
+
+    fn resolution(&self, _id: ClockId) -> Result<u64, Errno> {
+        Ok(self.step.max(1))
+    }
+
+    fn sleep(&self, duration: Duration, _interrupt: &InterruptHandle) {
+        self.advance(u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deterministic_clocks_share_one_timeline() {
+        let c = DeterministicClocks::new()
+            .with_start(5_000)
+            .with_step(Duration::from_nanos(10));
+        assert_eq!(c.now(ClockId::Realtime), Ok(5_000));
+        assert_eq!(c.now(ClockId::Monotonic), Ok(10));
+        c.sleep(Duration::from_nanos(100), &InterruptHandle::default());
+        assert_eq!(c.now(ClockId::Realtime), Ok(5_120));
+        assert_eq!(c.resolution(ClockId::Monotonic), Ok(10));
+        let frozen = DeterministicClocks::new().with_step(Duration::ZERO);
+        assert_eq!(frozen.now(ClockId::Monotonic), Ok(0));
+        assert_eq!(frozen.now(ClockId::Monotonic), Ok(0));
+        assert_eq!(frozen.resolution(ClockId::Monotonic), Ok(1));
+    }
 }

@@ -1,12 +1,14 @@
 //! [`WasiCtx`], the state of one guest's WASI world, and its builder.
 
 use crate::clocks::{Clocks, HostClocks};
+use crate::hook::Hook;
 use crate::p1::abi::filetype;
 use crate::random::Random;
 use crate::stdio::InputStream;
 use crate::table::{Descriptor, OpenDir, Table};
 use crate::vfs::mount::{MountTree, Mounted};
 use crate::vfs::Dir;
+use crate::{Error, InterruptHandle, StopReason, Stopped};
 use std::fmt;
 use std::io::{Read, Write};
 use std::sync::Arc;
@@ -26,6 +28,9 @@ pub struct WasiCtx {
     pub(crate) clocks: Box<dyn Clocks>,
     pub(crate) random: Box<dyn Random>,
     pub(crate) on_raise: Option<RaiseHandler>,
+    pub(crate) hooks: Vec<Box<dyn Hook>>,
+    pub(crate) interrupt: InterruptHandle,
+    pub(crate) stop_at_fd_limit: bool,
 }
 
 /// What the embedder does when a guest calls `proc_raise` (see
@@ -36,6 +41,48 @@ impl WasiCtx {
     /// A new builder.
     pub fn builder() -> WasiCtxBuilder {
         WasiCtxBuilder::new()
+    }
+
+    /// A handle that ends this context's blocking hostcalls from any thread
+    /// (see [`InterruptHandle`]). Once a handle exists, stdin is read through a
+    /// helper thread and sockets wait through `poll`, so that every wait can be
+    /// interrupted.
+    pub fn interrupt_handle(&self) -> InterruptHandle {
+        self.interrupt.arm();
+        self.interrupt.clone()
+    }
+
+    /// The guest path of `fd` if it is a preopened directory.
+    ///
+    /// ```
+    /// let ctx = vasi::WasiCtxBuilder::new()
+    ///     .preopen_dir(vasi::vfs::MemFs::new().root(), "/data")
+    ///     .build()?;
+    /// assert_eq!(ctx.preopen_path(3), Some("/data"));
+    /// assert_eq!(ctx.preopen_path(1), None);
+    /// # Ok::<(), vasi::BuildError>(())
+    /// ```
+    pub fn preopen_path(&self, fd: u32) -> Option<&str> {
+        match self.table.get_ref(fd) {
+            Some(Descriptor::Dir(d)) => d.preopen.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Puts `d` in the table; at the open-files limit, `EMFILE` or (if so
+    /// built) the end of the guest.
+    pub(crate) fn push_fd(&mut self, d: Descriptor) -> Result<u32, Error> {
+        match self.table.push(d) {
+            Ok(fd) => Ok(fd),
+            Err(crate::Errno::Mfile) if self.stop_at_fd_limit => Err(Error::Stopped(Stopped::new(
+                StopReason::OpenFilesLimit,
+                format!(
+                    "the guest reached its limit of {} open files",
+                    self.table.max_open()
+                ),
+            ))),
+            Err(e) => Err(e.into()),
+        }
     }
 }
 
@@ -131,6 +178,8 @@ pub struct WasiCtxBuilder {
     clocks: Box<dyn Clocks>,
     random: Option<Box<dyn Random>>,
     max_open: u32,
+    stop_at_fd_limit: bool,
+    hooks: Vec<Box<dyn Hook>>,
 }
 
 impl Default for WasiCtxBuilder {
@@ -154,6 +203,8 @@ impl WasiCtxBuilder {
             clocks: Box::new(HostClocks::new()),
             random: None,
             max_open: DEFAULT_MAX_OPEN_FILES,
+            stop_at_fd_limit: false,
+            hooks: Vec::new(),
         }
     }
 
@@ -395,6 +446,44 @@ impl WasiCtxBuilder {
         self
     }
 
+    /// When the guest needs a descriptor beyond
+    /// [`max_open_files`](Self::max_open_files), end it with
+    /// [`Error::Stopped`] ([`StopReason::OpenFilesLimit`]) instead of returning
+    /// `EMFILE` (the default, as POSIX does). For hosts that treat the limit as
+    /// a hard resource cap.
+    pub fn stop_at_open_files_limit(&mut self, stop: bool) -> &mut Self {
+        self.stop_at_fd_limit = stop;
+        self
+    }
+
+    /// Adds a [`Hook`] that sees, and may deny or answer, every hostcall.
+    /// Hooks run in the order added; the first one whose
+    /// [`before`](Hook::before) does not say [`Run`](crate::hook::Verdict::Run)
+    /// decides, and every hook's [`after`](Hook::after) sees the outcome.
+    pub fn hook(&mut self, hook: impl Hook + 'static) -> &mut Self {
+        self.hooks.push(Box::new(hook));
+        self
+    }
+
+    /// Makes the run reproducible: [`DeterministicClocks`](crate::clocks::DeterministicClocks)
+    /// (fixed start, 1 µs per clock read, sleeps that advance time instead of
+    /// waiting) and [`SeededRandom`](crate::random::SeededRandom) with `seed`.
+    /// Two runs of the same guest with the same inputs and seed then see the
+    /// same times and random bytes.
+    ///
+    /// ```
+    /// let mut ctx = vasi::WasiCtxBuilder::new().deterministic(42).build()?;
+    /// let mut bytes = [0u8; 16];
+    /// let mut mem = vasi::GuestMemory::new(&mut bytes);
+    /// vasi::p1::clock_time_get(&mut ctx, &mut mem, 0, 1, 0).unwrap(); // REALTIME
+    /// assert_eq!(mem.read_u64(0).unwrap(), vasi::clocks::DeterministicClocks::DEFAULT_START);
+    /// # Ok::<(), vasi::BuildError>(())
+    /// ```
+    pub fn deterministic(&mut self, seed: u64) -> &mut Self {
+        self.clocks(crate::clocks::DeterministicClocks::new());
+        self.random(crate::random::SeededRandom::new(seed))
+    }
+
     /// Builds the context, leaving this builder with its defaults.
     ///
     /// # Errors
@@ -456,6 +545,9 @@ impl WasiCtxBuilder {
             clocks: b.clocks,
             random: b.random.unwrap_or_else(default_random),
             on_raise: b.on_raise,
+            hooks: b.hooks,
+            interrupt: InterruptHandle::new(),
+            stop_at_fd_limit: b.stop_at_fd_limit,
         })
     }
 }

@@ -8,9 +8,10 @@ use std::io;
 
 /// Why a hostcall did not return `ESUCCESS`.
 ///
-/// Most failures are an [`Errno`] returned to the guest. Two are not: a [`Trap`]
-/// (the guest broke the ABI, e.g. passed an out-of-bounds pointer, and must stop),
-/// and an [`I32Exit`] (the guest called `proc_exit`).
+/// Most failures are an [`Errno`] returned to the guest. Three are not: a
+/// [`Trap`] (the guest broke the ABI, e.g. passed an out-of-bounds pointer, and
+/// must stop), an [`I32Exit`] (the guest called `proc_exit`), and [`Stopped`]
+/// (the host ended the guest: an interrupt, a limit, or a hook's verdict).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Error {
     /// Return this errno to the guest.
@@ -19,6 +20,8 @@ pub enum Error {
     Trap(Trap),
     /// The guest asked to exit with this code.
     Exit(I32Exit),
+    /// The host ended the guest.
+    Stopped(Stopped),
 }
 
 impl Error {
@@ -28,6 +31,15 @@ impl Error {
         Error::Trap(Trap {
             message: message.into(),
         })
+    }
+
+    /// The guest was interrupted ([`StopReason::Interrupted`]).
+    #[cold]
+    pub fn interrupted() -> Self {
+        Error::Stopped(Stopped::new(
+            StopReason::Interrupted,
+            "interrupted by the host",
+        ))
     }
 
     /// `EBADF`: the descriptor is not open, or not of the right kind.
@@ -52,7 +64,7 @@ impl Error {
     pub fn errno(&self) -> Option<Errno> {
         match self {
             Error::Errno(e) => Some(*e),
-            Error::Trap(_) | Error::Exit(_) => None,
+            Error::Trap(_) | Error::Exit(_) | Error::Stopped(_) => None,
         }
     }
 }
@@ -69,6 +81,7 @@ impl fmt::Display for Error {
             Error::Errno(e) => e.fmt(f),
             Error::Trap(t) => t.fmt(f),
             Error::Exit(e) => e.fmt(f),
+            Error::Stopped(s) => s.fmt(f),
         }
     }
 }
@@ -118,6 +131,64 @@ impl fmt::Display for I32Exit {
 }
 
 impl std::error::Error for I32Exit {}
+
+/// Why the host ended a guest before it finished ([`Error::Stopped`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StopReason {
+    /// The embedder's [`InterruptHandle`](crate::InterruptHandle) fired while the
+    /// guest was blocked in (or entering) a hostcall.
+    Interrupted,
+    /// The guest needed a descriptor beyond
+    /// [`max_open_files`](crate::WasiCtxBuilder::max_open_files) and the context
+    /// was built with
+    /// [`stop_at_open_files_limit`](crate::WasiCtxBuilder::stop_at_open_files_limit).
+    OpenFilesLimit,
+    /// A [`Hook`](crate::hook::Hook) ended the guest.
+    Hook,
+}
+
+/// The host ended the guest: the value a binding returns as its error so the
+/// embedder can tell an interrupt or a limit from a trap.
+///
+/// ```
+/// let stop = vasi::Stopped::new(vasi::StopReason::Interrupted, "timed out");
+/// assert_eq!(stop.reason(), vasi::StopReason::Interrupted);
+/// assert_eq!(stop.to_string(), "timed out");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stopped {
+    reason: StopReason,
+    message: Cow<'static, str>,
+}
+
+impl Stopped {
+    /// A stop for `reason`, described by `message`.
+    pub fn new(reason: StopReason, message: impl Into<Cow<'static, str>>) -> Self {
+        Stopped {
+            reason,
+            message: message.into(),
+        }
+    }
+
+    /// Why the guest was stopped.
+    pub fn reason(&self) -> StopReason {
+        self.reason
+    }
+
+    /// What happened, in words.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for Stopped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Stopped {}
 
 impl From<io::Error> for Errno {
     /// The exact errno of a host error: the OS error number first, then the

@@ -105,27 +105,51 @@ impl InputStream {
     }
 
     /// Reads like `Read::read`: blocks until at least one byte or the end.
-    pub(crate) fn read(&mut self, dst: &mut [u8]) -> io::Result<usize> {
+    pub(crate) fn read(
+        &mut self,
+        dst: &mut [u8],
+        interrupt: &crate::InterruptHandle,
+    ) -> Result<usize, crate::Error> {
+        let to_error = |e: io::Error| crate::Error::Errno(e.into());
+        if interrupt.armed() && self.direct.is_some() {
+            // A direct read could block for ever; the pump's can be left.
+            self.start_pump();
+        }
         if let Some(r) = &mut self.direct {
-            return r.read(dst);
+            return loop {
+                match r.read(dst) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    other => break other.map_err(to_error),
+                }
+            };
         }
         let Some(pump) = &self.pump else {
             return Ok(0);
         };
         let mut st = pump.state.lock().unwrap_or_else(|e| e.into_inner());
         while st.buf.is_empty() && st.done.is_none() {
-            st = pump.changed.wait(st).unwrap_or_else(|e| e.into_inner());
+            interrupt.check()?;
+            st = if interrupt.armed() {
+                pump.changed
+                    .wait_timeout(st, crate::interrupt::SLICE)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0
+            } else {
+                pump.changed.wait(st).unwrap_or_else(|e| e.into_inner())
+            };
         }
         if st.buf.is_empty() {
             return match st.done {
-                Some(Some(kind)) => Err(kind.into()),
+                Some(Some(kind)) => Err(to_error(kind.into())),
                 _ => Ok(0),
             };
         }
         let n = dst.len().min(st.buf.len());
-        for (d, s) in dst.iter_mut().zip(st.buf.drain(..n)) {
-            *d = s;
-        }
+        let (a, b) = st.buf.as_slices();
+        let from_a = n.min(a.len());
+        dst[..from_a].copy_from_slice(&a[..from_a]);
+        dst[from_a..n].copy_from_slice(&b[..n - from_a]);
+        st.buf.drain(..n);
         pump.changed.notify_all();
         Ok(n)
     }

@@ -98,6 +98,10 @@ impl Table {
         self.slots.get(fd as usize).and_then(Option::as_ref)
     }
 
+    pub(crate) fn max_open(&self) -> u32 {
+        self.max_open
+    }
+
     pub(crate) fn remove(&mut self, fd: u32) -> Result<Descriptor, Errno> {
         let d = self
             .slots

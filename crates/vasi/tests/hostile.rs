@@ -18,7 +18,7 @@ impl Clocks for NoSleep {
     fn resolution(&self, _id: ClockId) -> Result<u64, Errno> {
         Ok(1)
     }
-    fn sleep(&self, _duration: Duration) {}
+    fn sleep(&self, _duration: Duration, _interrupt: &vasi::InterruptHandle) {}
 }
 
 /// Narrows a drawn value to a parameter's type (an `i32` keeps the low bits).

@@ -72,23 +72,17 @@ pub fn fd_read(
                 if len == 0 {
                     continue;
                 }
-                let dst = mem.slice_mut(buf, len)?;
-                n = loop {
-                    match r.read(dst) {
-                        Ok(n) => break n,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                        Err(e) => return Err(stream_io(e)),
-                    }
-                };
+                n = r.read(mem.slice_mut(buf, len)?, &ctx.interrupt)?;
                 break;
             }
             n
         }
-        Descriptor::Socket(stream, _) => {
+        Descriptor::Socket(stream, flags) => {
             let mut n = 0;
             for i in 0..iovs.count() {
                 let (buf, len) = mem.iovec(iovs, i);
                 if len > 0 {
+                    super::sock::wait_ready(stream, *flags, false, &ctx.interrupt)?;
                     n = retry_io(|| stream.read(mem.slice_mut(buf, len)?).map_err(stream_io))?;
                     break;
                 }
@@ -199,7 +193,10 @@ pub fn fd_write(
             w.flush().map_err(stream_io)?;
             total
         }
-        Descriptor::Socket(stream, _) => super::sock::send(stream, mem, iovs)?,
+        Descriptor::Socket(stream, flags) => {
+            super::sock::wait_ready(stream, *flags, true, &ctx.interrupt)?;
+            super::sock::send(stream, mem, iovs)?
+        }
         Descriptor::Reader(..) | Descriptor::Dir(_) | Descriptor::Listener(..) => {
             return Err(Error::badf())
         }

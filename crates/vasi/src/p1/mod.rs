@@ -104,6 +104,74 @@ macro_rules! for_each_hostcall {
     };
 }
 
+/// The entry points runtime bindings call: every hostcall with the wasm
+/// argument types (`i32`, `i64`), run under the context's
+/// [hooks](crate::hook) when it has any, straight otherwise.
+///
+/// ```
+/// let mut ctx = vasi::WasiCtxBuilder::new().build()?;
+/// let mut bytes = [0u8; 16];
+/// let mut mem = vasi::GuestMemory::new(&mut bytes);
+/// // clock_time_get(MONOTONIC, 1, &time)
+/// vasi::p1::dispatch::clock_time_get(&mut ctx, &mut mem, 1, 1, 8).unwrap();
+/// assert_eq!(vasi::p1::dispatch::fd_close(&mut ctx, &mut mem, 99), Err(vasi::Errno::Badf.into()));
+/// # Ok::<(), vasi::BuildError>(())
+/// ```
+pub mod dispatch {
+    use crate::hook::{self, Call};
+    use crate::{Error, GuestMemory, WasiCtx};
+
+    /// A wasm argument as the raw `u64` a [`Call`] carries.
+    trait Raw {
+        fn raw(self) -> u64;
+    }
+    impl Raw for i32 {
+        #[inline]
+        fn raw(self) -> u64 {
+            u64::from(self as u32)
+        }
+    }
+    impl Raw for i64 {
+        #[inline]
+        fn raw(self) -> u64 {
+            self as u64
+        }
+    }
+
+    macro_rules! entry_points {
+        ($($name:ident($($arg:ident: $ty:ident),*);)*) => {$(
+            #[doc = concat!("`", stringify!($name), "` under the context's hooks; see [`super::", stringify!($name), "`].")]
+            #[inline]
+            #[allow(clippy::too_many_arguments, reason = "the preview1 signature")]
+            pub fn $name(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, $($arg: $ty),*) -> Result<(), Error> {
+                if ctx.hooks.is_empty() {
+                    return super::$name(ctx, mem, $($arg as _),*);
+                }
+                const PARAMS: &[&str] = &[$(stringify!($arg)),*];
+                let args = [$(Raw::raw($arg)),*];
+                hook::run(ctx, mem, Call::new(stringify!($name), PARAMS, &args), |ctx, mem| {
+                    super::$name(ctx, mem, $($arg as _),*)
+                })
+            }
+        )*};
+    }
+    crate::for_each_hostcall!(entry_points);
+
+    /// `proc_exit` under the context's hooks; see [`super::proc_exit`].
+    pub fn proc_exit(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, code: i32) -> Result<(), Error> {
+        if ctx.hooks.is_empty() {
+            return super::proc_exit(ctx, mem, code as u32);
+        }
+        let args = [code.raw()];
+        hook::run(
+            ctx,
+            mem,
+            Call::new("proc_exit", &["code"], &args),
+            |ctx, mem| super::proc_exit(ctx, mem, code as u32),
+        )
+    }
+}
+
 /// The name of every preview1 import vasi provides (all 46).
 pub const HOSTCALLS: &[&str] = &{
     macro_rules! names {

@@ -343,7 +343,7 @@ pub fn path_open(
             })
         }
     };
-    let new_fd = ctx.table.push(desc)?;
+    let new_fd = ctx.push_fd(desc)?;
     mem.write_u32(fd_out, new_fd)
 }
 

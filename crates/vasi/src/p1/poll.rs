@@ -100,7 +100,14 @@ pub fn poll_oneoff(
         // Wait for stdin or a socket, up to the earliest clock (not at all if
         // something is already ready; for ever if there is no clock). With both
         // kinds to watch, alternate in short slices.
+        // With an interrupt handle out, no wait lasts longer than a slice.
+        let cap = if ctx.interrupt.armed() {
+            crate::interrupt::SLICE.as_nanos() as u64
+        } else {
+            u64::MAX
+        };
         loop {
+            ctx.interrupt.check()?;
             let remaining = earliest.map(|e| {
                 e.saturating_sub(u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX))
             });
@@ -113,7 +120,7 @@ pub fn poll_oneoff(
                 }
             };
             let input_wait = if sockets.is_empty() {
-                slice(1_000_000_000)
+                slice(1_000_000_000.min(cap))
             } else {
                 0
             };
@@ -136,8 +143,10 @@ pub fn poll_oneoff(
                 let timeout = if inputs.is_empty() {
                     if now_only || written > 0 {
                         Some(0)
-                    } else {
+                    } else if cap == u64::MAX {
                         remaining
+                    } else {
+                        Some(remaining.unwrap_or(cap).min(cap))
                     }
                 } else {
                     Some(if written > 0 { 0 } else { slice(10_000_000) })
@@ -154,7 +163,8 @@ pub fn poll_oneoff(
     if written == 0 {
         let wait = earliest.unwrap_or(0);
         if !waitable && wait > 0 {
-            ctx.clocks.sleep(Duration::from_nanos(wait));
+            ctx.clocks.sleep(Duration::from_nanos(wait), &ctx.interrupt);
+            ctx.interrupt.check()?;
         }
         let waited = if waitable {
             u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX)

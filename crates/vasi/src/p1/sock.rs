@@ -4,8 +4,8 @@
 use super::abi::fdflags;
 use super::fd::{retry_io, stream_io};
 use crate::memory::Iovecs;
-use crate::table::Descriptor;
-use crate::{Errno, Error, GuestMemory, WasiCtx};
+use crate::table::{Descriptor, Table};
+use crate::{Errno, Error, GuestMemory, InterruptHandle, WasiCtx};
 use std::io::Write;
 use std::net::{Shutdown, TcpStream};
 
@@ -18,13 +18,55 @@ const SHUT_RD: u32 = 1 << 0;
 /// `sdflags::wr`
 const SHUT_WR: u32 = 1 << 1;
 
-/// The connection behind `fd`: `EBADF` if closed, `ENOTSOCK` if not a socket.
-fn socket(ctx: &mut WasiCtx, fd: u32) -> Result<&mut TcpStream, Error> {
-    match ctx.table.get(fd)? {
-        Descriptor::Socket(s, _) => Ok(s),
+/// The connection behind `fd` and its `fdflags`: `EBADF` if closed, `ENOTSOCK`
+/// if not a socket.
+fn socket(table: &mut Table, fd: u32) -> Result<(&mut TcpStream, u16), Error> {
+    match table.get(fd)? {
+        Descriptor::Socket(s, flags) => Ok((s, *flags)),
         Descriptor::Listener(..) => Err(Errno::Notconn.into()),
         _ => Err(Errno::Notsock.into()),
     }
+}
+
+/// Before a blocking operation on the socket `s` (with `fdflags` `flags`):
+/// once an interrupt handle is out, waits until `s` is ready in slices, so that
+/// the wait can be interrupted. Nonblocking sockets never wait.
+#[cfg(all(feature = "host", unix))]
+pub(crate) fn wait_ready(
+    s: &impl std::os::fd::AsFd,
+    flags: u16,
+    write: bool,
+    interrupt: &InterruptHandle,
+) -> Result<(), Error> {
+    use rustix::event::{poll, PollFd, PollFlags};
+    if !interrupt.armed() || flags & fdflags::NONBLOCK != 0 {
+        return Ok(());
+    }
+    let want = if write { PollFlags::OUT } else { PollFlags::IN };
+    let slice = rustix::time::Timespec {
+        tv_sec: 0,
+        tv_nsec: crate::interrupt::SLICE.as_nanos() as i64,
+    };
+    loop {
+        interrupt.check()?;
+        let mut fds = [PollFd::new(s, want)];
+        match poll(&mut fds, Some(&slice)) {
+            Ok(0) | Err(rustix::io::Errno::INTR) => continue,
+            Ok(_) => return Ok(()),
+            Err(e) => return Err(Errno::from(std::io::Error::from(e)).into()),
+        }
+    }
+}
+
+/// Without host access sockets cannot exist.
+#[cfg(not(all(feature = "host", unix)))]
+pub(crate) fn wait_ready<S>(
+    _s: &S,
+    _flags: u16,
+    _write: bool,
+    interrupt: &InterruptHandle,
+) -> Result<(), Error> {
+    interrupt.check()
 }
 
 /// Writes the buffers of `iovs` to `stream`; stops at the first short write.
@@ -62,14 +104,15 @@ pub fn sock_accept(
     flags: u32,
     result_fd: u32,
 ) -> Result<(), Error> {
-    let listener = match ctx.table.get(fd)? {
-        Descriptor::Listener(l, _) => l,
+    let (listener, lflags) = match ctx.table.get(fd)? {
+        Descriptor::Listener(l, f) => (l, *f),
         Descriptor::Socket(..) => return Err(Error::inval()),
         _ => return Err(Errno::Notsock.into()),
     };
     if flags & !u32::from(fdflags::NONBLOCK) != 0 {
         return Err(Error::inval());
     }
+    wait_ready(listener, lflags, false, &ctx.interrupt)?;
     let (stream, _) = loop {
         match listener.accept() {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -79,7 +122,7 @@ pub fn sock_accept(
     let nonblock = flags & u32::from(fdflags::NONBLOCK) != 0;
     stream.set_nonblocking(nonblock).map_err(stream_io)?;
     let fl = if nonblock { fdflags::NONBLOCK } else { 0 };
-    let new_fd = ctx.table.push(Descriptor::Socket(stream, fl))?;
+    let new_fd = ctx.push_fd(Descriptor::Socket(stream, fl))?;
     mem.write_u32(result_fd, new_fd)
 }
 
@@ -101,7 +144,7 @@ pub fn sock_recv(
     ro_flags: u32,
 ) -> Result<(), Error> {
     let iovs = mem.iovecs(ri_data, ri_data_len)?;
-    let stream = socket(ctx, fd)?;
+    let (stream, flags) = socket(&mut ctx.table, fd)?;
     if ri_flags & !(RECV_PEEK | RECV_WAITALL) != 0 {
         return Err(Error::inval());
     }
@@ -111,6 +154,7 @@ pub fn sock_recv(
         let mut filled = 0u32;
         while filled < len {
             let dst = mem.slice_mut(buf + filled, len - filled)?;
+            wait_ready(stream, flags, false, &ctx.interrupt)?;
             let n = if ri_flags & RECV_PEEK != 0 {
                 retry_io(|| stream.peek(dst).map_err(stream_io))?
             } else {
@@ -141,10 +185,11 @@ pub fn sock_send(
     so_datalen: u32,
 ) -> Result<(), Error> {
     let iovs = mem.iovecs(si_data, si_data_len)?;
-    let stream = socket(ctx, fd)?;
+    let (stream, flags) = socket(&mut ctx.table, fd)?;
     if si_flags != 0 {
         return Err(Error::inval());
     }
+    wait_ready(stream, flags, true, &ctx.interrupt)?;
     let n = send(stream, mem, iovs)?;
     mem.write_u32(so_datalen, n as u32)
 }
@@ -159,7 +204,7 @@ pub fn sock_shutdown(
     fd: u32,
     how: u32,
 ) -> Result<(), Error> {
-    let stream = socket(ctx, fd)?;
+    let (stream, _) = socket(&mut ctx.table, fd)?;
     let how = match how {
         SHUT_RD => Shutdown::Read,
         SHUT_WR => Shutdown::Write,
