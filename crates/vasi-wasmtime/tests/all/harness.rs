@@ -91,6 +91,9 @@ pub(crate) struct Guest {
     args: Vec<String>,
     env: Vec<(String, String)>,
     stdin: Vec<u8>,
+    stdin_reader: Option<Box<dyn std::io::Read + Send>>,
+    configure: Option<Box<dyn FnOnce(&mut WasiCtxBuilder)>>,
+    on_ctx: Option<Box<dyn FnOnce(&WasiCtx)>>,
     backend: Backend,
 }
 
@@ -108,12 +111,20 @@ impl Guest {
             args: vec![name],
             env: Vec::new(),
             stdin: Vec::new(),
+            stdin_reader: None,
+            configure: None,
+            on_ctx: None,
             backend,
         }
     }
 
     pub(crate) fn arg(mut self, a: &str) -> Self {
         self.args.push(a.to_string());
+        self
+    }
+
+    pub(crate) fn args<'a>(mut self, args: impl IntoIterator<Item = &'a str>) -> Self {
+        self.args.extend(args.into_iter().map(String::from));
         self
     }
 
@@ -124,6 +135,25 @@ impl Guest {
 
     pub(crate) fn stdin(mut self, bytes: &[u8]) -> Self {
         self.stdin = bytes.to_vec();
+        self
+    }
+
+    /// Stdin from `reader` instead of bytes.
+    pub(crate) fn stdin_reader(mut self, reader: impl std::io::Read + Send + 'static) -> Self {
+        self.stdin_reader = Some(Box::new(reader));
+        self
+    }
+
+    /// Changes the context's builder after the harness set it up.
+    pub(crate) fn configure(mut self, f: impl FnOnce(&mut WasiCtxBuilder) + 'static) -> Self {
+        self.configure = Some(Box::new(f));
+        self
+    }
+
+    /// Sees the built context before the guest runs (to take an interrupt
+    /// handle, say).
+    pub(crate) fn on_ctx(mut self, f: impl FnOnce(&WasiCtx) + 'static) -> Self {
+        self.on_ctx = Some(Box::new(f));
         self
     }
 
@@ -167,7 +197,16 @@ impl Guest {
                 None
             }
         };
+        if let Some(reader) = self.stdin_reader {
+            b.stdin(reader);
+        }
+        if let Some(f) = self.configure {
+            f(&mut b);
+        }
         let ctx = b.build().unwrap();
+        if let Some(f) = self.on_ctx {
+            f(&ctx);
+        }
         let exit = match RUNTIME.with(|r| r.get()) {
             Runtime::Wasmtime => run_ctx(self.path, ctx),
             Runtime::Wasmi => run_wasmi(self.path, ctx),

@@ -312,3 +312,140 @@ mod p1_echo_server {
         assert_eq!(run_ctx(programs::P1_ECHO_SERVER, ctx), Ok(0));
     }
 }
+
+/// Interrupts, limits and deterministic runs (see tests/programs/src/bin/p1_limits.rs).
+mod p1_limits {
+    use super::*;
+    use crate::harness::Outcome;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+    use vasi::WasiCtx;
+
+    /// Interrupts the context from another thread `after` the guest started.
+    fn interrupt_after(after: Duration) -> impl FnOnce(&WasiCtx) + 'static {
+        move |ctx: &WasiCtx| {
+            let handle = ctx.interrupt_handle();
+            std::thread::spawn(move || {
+                std::thread::sleep(after);
+                handle.interrupt();
+            });
+        }
+    }
+
+    #[track_caller]
+    fn assert_interrupted(out: &Outcome, started: Instant) {
+        match &out.exit {
+            Err(e) => assert!(e.contains("interrupted by the host"), "{e}"),
+            Ok(code) => panic!("the guest exited with {code}: {}", out.stdout),
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the interrupt took {:?}",
+            started.elapsed()
+        );
+    }
+
+    on_each_backend! {
+        fn an_hour_long_sleep_is_interrupted(backend: Backend) {
+            let started = Instant::now();
+            let out = Guest::new(programs::P1_LIMITS, backend)
+                .arg("sleep")
+                .on_ctx(interrupt_after(Duration::from_millis(200)))
+                .run();
+            assert_interrupted(&out, started);
+            assert_eq!(out.stdout, "");
+        }
+    }
+
+    on_each_backend! {
+        fn a_read_of_an_open_stdin_is_interrupted(backend: Backend) {
+            // A pipe whose writer stays open: the read would block for ever.
+            let (reader, writer) = std::io::pipe().unwrap();
+            let started = Instant::now();
+            let out = Guest::new(programs::P1_LIMITS, backend)
+                .arg("stdin")
+                .stdin_reader(reader)
+                .on_ctx(interrupt_after(Duration::from_millis(200)))
+                .run();
+            drop(writer);
+            assert_interrupted(&out, started);
+        }
+    }
+
+    on_each_backend! {
+        fn deterministic_runs_repeat_and_depend_on_the_seed(backend: Backend) {
+            let run = |seed: u64| {
+                let out = Guest::new(programs::P1_LIMITS, backend)
+                    .arg("timerand")
+                    .configure(move |b| {
+                        b.deterministic(seed);
+                    })
+                    .run();
+                out.success();
+                out.stdout
+            };
+            let started = Instant::now();
+            let (a, b, c) = (run(1), run(1), run(2));
+            assert!(started.elapsed() < Duration::from_secs(3), "a virtual sleep waited");
+            assert_eq!(a, b);
+            assert!(a.starts_with("realtime 1577836800000000000\nmonotonic "), "{a}");
+            let random = |s: &str| s.lines().last().unwrap().to_string();
+            assert_ne!(random(&a), random(&c), "another seed gave the same bytes");
+            assert_eq!(a.lines().take(3).collect::<Vec<_>>(), c.lines().take(3).collect::<Vec<_>>());
+        }
+    }
+
+    on_each_backend! {
+        fn the_open_files_limit_gives_emfile_or_stops_the_guest(backend: Backend) {
+            // 3 stdio + 1 preopen + 4 files = 8.
+            let out = Guest::new(programs::P1_LIMITS, backend)
+                .args(["open", "100"])
+                .configure(|b| {
+                    b.max_open_files(8);
+                })
+                .run();
+            out.success();
+            assert_eq!(out.stdout, "opened 4\nthen EMFILE\n");
+            let out = Guest::new(programs::P1_LIMITS, backend)
+                .args(["open", "100"])
+                .configure(|b| {
+                    b.max_open_files(8).stop_at_open_files_limit(true);
+                })
+                .run();
+            match &out.exit {
+                Err(e) => assert!(e.contains("limit of 8 open files"), "{e}"),
+                Ok(code) => panic!("exited with {code}: {}", out.stdout),
+            }
+        }
+    }
+
+    on_each_backend! {
+        fn a_hook_sees_denies_and_answers_calls(backend: Backend) {
+            use vasi::hook::{Call, Hook, Verdict};
+            struct Policy(Arc<Mutex<Vec<String>>>);
+            impl Hook for Policy {
+                fn before(&mut self, _: &WasiCtx, call: &Call<'_>, _: &mut vasi::GuestMemory<'_>) -> Verdict {
+                    self.0.lock().unwrap().push(call.name().to_string());
+                    match call.name() {
+                        // Every open fails: the guest reports EACCES.
+                        "path_open" => Verdict::Return(Err(vasi::Errno::Acces)),
+                        _ => Verdict::Run,
+                    }
+                }
+            }
+            let seen = Arc::new(Mutex::new(Vec::new()));
+            let hook = Policy(seen.clone());
+            let out = Guest::new(programs::P1_LIMITS, backend)
+                .args(["open", "3"])
+                .configure(move |b| {
+                    b.hook(hook);
+                })
+                .run();
+            out.success();
+            assert_eq!(out.stdout, "opened 0\nthen EACCES\n");
+            let seen = seen.lock().unwrap();
+            assert!(seen.iter().any(|c| c == "path_open"), "{seen:?}");
+            assert!(seen.iter().any(|c| c == "fd_write"), "{seen:?}");
+        }
+    }
+}
