@@ -25,13 +25,22 @@ enum Command {
 const RUN_HELP: &str = "\
 Examples:
   vasi run app.wasm --verbose              run app.wasm with one argument
+  vasi run -- app.wasm --dir x             pass flags that look like vasi's through
   vasi run --dir ./data::/data app.wasm    mount ./data at /data
   vasi run --mem-dir /tmp app.wasm         give the guest an in-memory /tmp
   vasi run --env LANG=C --stdin in.txt app.wasm
+  vasi run --trace --trace-filter path,fd app.wasm     see its file calls
+  vasi run --deterministic --seed 7 app.wasm           a reproducible run
+  vasi run --timeout 5s --max-memory 64M app.wasm      a bounded run
+  cat app.wasm | vasi run -                            the module from stdin
 
 Exit codes:
   N     the guest's own exit code (0 when _start returns)
   2     bad command line
+  121   the guest hit --max-memory
+  122   the guest hit --max-open-files
+  123   the guest ran out of --fuel
+  124   the guest ran longer than --timeout
   125   vasi could not run the guest (missing file, invalid module, bad mount)
   134   the guest trapped (e.g. a panic, or a bad pointer passed to WASI)";
 
@@ -73,7 +82,44 @@ pub(crate) struct RunArgs {
     /// Read the guest's stdin from FILE instead of vasi's stdin.
     #[arg(long, value_name = "FILE")]
     pub(crate) stdin: Option<PathBuf>,
-    /// The wasm module to run.
+    /// Print every hostcall with its decoded arguments, result and duration,
+    /// one line each, to stderr (or to FILE).
+    #[arg(long, value_name = "FILE", num_args = 0..=1, require_equals = true)]
+    pub(crate) trace: Option<Option<PathBuf>>,
+    /// Trace only these hostcall families: args, environ, clock, fd, path,
+    /// poll, proc, random, sched, sock.
+    #[arg(
+        long,
+        value_name = "FAMILY,...",
+        value_delimiter = ',',
+        requires = "trace"
+    )]
+    pub(crate) trace_filter: Vec<String>,
+    /// Reproducible run: time starts at 2020-01-01T00:00:00Z and advances 1 µs
+    /// per clock read and by exactly what the guest sleeps (without waiting);
+    /// random bytes come from a fixed seed. The trace leaves out durations.
+    #[arg(long)]
+    pub(crate) deterministic: bool,
+    /// The seed of --deterministic randomness (default 0).
+    #[arg(long, value_name = "N", requires = "deterministic")]
+    pub(crate) seed: Option<u64>,
+    /// Cap the guest's linear memory at SIZE (e.g. 64M); growing beyond it
+    /// ends the guest (exit 121).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub(crate) max_memory: Option<u64>,
+    /// Cap the guest's open descriptors (stdio and preopens included) at N;
+    /// needing more ends the guest (exit 122).
+    #[arg(long, value_name = "N")]
+    pub(crate) max_open_files: Option<u32>,
+    /// Give the guest N units of fuel (about one per wasm instruction);
+    /// running out ends it (exit 123).
+    #[arg(long, value_name = "N")]
+    pub(crate) fuel: Option<u64>,
+    /// End the guest after DURATION of wall time (e.g. 500ms, 10s, 2m), also
+    /// when it is blocked in WASI (exit 124).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) timeout: Option<std::time::Duration>,
+    /// The wasm module to run (`-` reads it from stdin).
     pub(crate) wasm: PathBuf,
     /// Arguments for the guest (after the module; use `--` before ones that
     /// look like vasi flags).
@@ -225,6 +271,31 @@ pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("invalid size {s:?} (use e.g. 4096, 64K, 64M, 1G)"))
 }
 
+/// A duration such as `250ms`, `5s`, `2m`, `1h`, `10us` or `5ns` (a bare
+/// number is seconds; fractions allowed: `1.5s`).
+pub(crate) fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let nanos_per: f64 = match unit.trim() {
+        "ns" => 1.0,
+        "us" | "µs" => 1e3,
+        "ms" => 1e6,
+        "" | "s" => 1e9,
+        "m" | "min" => 60e9,
+        "h" => 3600e9,
+        _ => return Err(format!("invalid duration {s:?} (use e.g. 250ms, 5s, 2m)")),
+    };
+    match number.parse::<f64>() {
+        Ok(n) if n.is_finite() && n >= 0.0 && n * nanos_per < 1.8e19 => Ok(
+            std::time::Duration::from_nanos((n * nanos_per).round() as u64),
+        ),
+        _ => Err(format!("invalid duration {s:?} (use e.g. 250ms, 5s, 2m)")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,6 +369,22 @@ mod tests {
         assert_eq!(parse_size("1G"), Ok(1 << 30));
         assert!(parse_size("lots").is_err());
         assert!(parse_size("99999999999T").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("5"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("10us"), Ok(Duration::from_micros(10)));
+        assert_eq!(parse_duration("7ns"), Ok(Duration::from_nanos(7)));
+        for bad in ["", "s", "5 parsecs", "-1s", "1e400s", "1..2s"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} parsed");
+        }
     }
 
     #[test]

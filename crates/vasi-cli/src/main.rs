@@ -31,6 +31,10 @@ fn main() -> ExitCode {
                 eprintln!("vasi: guest trapped: {msg}");
                 ExitCode::from(EXIT_TRAP)
             }
+            Err(run::Failure::Limit(limit, msg)) => {
+                eprintln!("vasi: limit: {msg}");
+                ExitCode::from(limit.exit_code())
+            }
         },
     }
 }

@@ -1,10 +1,13 @@
-//! Builds the guest's world from the arguments and runs it on wasmtime.
+//! Builds the guest's world from the arguments and runs it on wasmtime, within
+//! the limits asked for.
 
 use crate::args::{Mount, RunArgs};
+use std::fmt;
+use std::sync::mpsc;
 use std::sync::Arc;
 use vasi::vfs::{Dir, HostDir, MemFs, Overlay, ReadOnly, TarFs};
-use vasi::{WasiCtx, WasiCtxBuilder};
-use wasmtime::{Engine, Linker, Module, Store};
+use vasi::{StopReason, WasiCtx, WasiCtxBuilder};
+use wasmtime::{Config, Engine, Linker, Module, ResourceLimiter, Store};
 
 /// Why a run did not produce a guest exit code.
 pub(crate) enum Failure {
@@ -12,31 +15,154 @@ pub(crate) enum Failure {
     CannotRun(String),
     /// The guest trapped.
     Trap(String),
+    /// The guest hit a limit set on the command line.
+    Limit(Limit, String),
+}
+
+/// The limits `vasi run` enforces, each with its exit code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Limit {
+    Memory,
+    OpenFiles,
+    Fuel,
+    Timeout,
+}
+
+impl Limit {
+    /// The exit code documented in `vasi run --help`.
+    pub(crate) fn exit_code(self) -> u8 {
+        match self {
+            Limit::Memory => 121,
+            Limit::OpenFiles => 122,
+            Limit::Fuel => 123,
+            Limit::Timeout => 124,
+        }
+    }
 }
 
 fn cannot(msg: impl Into<String>) -> Failure {
     Failure::CannotRun(msg.into())
 }
 
+/// The store's data: the WASI context and the memory cap.
+struct State {
+    wasi: WasiCtx,
+    memory: MemoryCap,
+}
+
+/// Refuses memory growth beyond `--max-memory`, with an error (a trap) that
+/// says so.
+struct MemoryCap {
+    max: Option<usize>,
+}
+
+/// The error a refused growth traps with.
+#[derive(Debug)]
+struct MemoryLimitHit {
+    max: usize,
+    desired: usize,
+}
+
+impl fmt::Display for MemoryLimitHit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the guest's memory would grow to {} bytes, beyond --max-memory ({} bytes)",
+            self.desired, self.max
+        )
+    }
+}
+
+impl std::error::Error for MemoryLimitHit {}
+
+impl ResourceLimiter for MemoryCap {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        match self.max {
+            Some(max) if desired > max => {
+                Err(wasmtime::Error::new(MemoryLimitHit { max, desired }))
+            }
+            _ => Ok(true),
+        }
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        _desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(true)
+    }
+}
+
 /// Runs the guest; returns its exit code.
 pub(crate) fn run(args: &RunArgs) -> Result<i32, Failure> {
+    let from_stdin = args.wasm.as_os_str() == "-";
+    let wasm_name = if from_stdin {
+        "the module read from stdin".to_string()
+    } else {
+        args.wasm.display().to_string()
+    };
+    let bytes = if from_stdin {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
+            .map_err(|e| cannot(format!("cannot read the module from stdin: {e}")))?;
+        bytes
+    } else {
+        std::fs::read(&args.wasm).map_err(|e| cannot(format!("cannot read {wasm_name}: {e}")))?
+    };
+    if bytes.len() >= 8 && bytes[..4] == *b"\0asm" && bytes[4..8] != [1, 0, 0, 0] {
+        return Err(cannot(format!(
+            "{wasm_name} is a WebAssembly component, not a core module: vasi runs WASI preview1 modules"
+        )));
+    }
     let ctx = build_ctx(args)?;
-    let wasm_name = args.wasm.display().to_string();
-    let bytes =
-        std::fs::read(&args.wasm).map_err(|e| cannot(format!("cannot read {wasm_name}: {e}")))?;
-    let engine = Engine::default();
+
+    let mut config = Config::new();
+    config.epoch_interruption(args.timeout.is_some());
+    config.consume_fuel(args.fuel.is_some());
+    let engine = Engine::new(&config).map_err(|e| cannot(one_line(&e)))?;
     let module = Module::new(&engine, &bytes).map_err(|e| {
         cannot(format!(
             "{wasm_name} is not a valid wasm module: {}",
             one_line(&e)
         ))
     })?;
-    let mut linker: Linker<WasiCtx> = Linker::new(&engine);
-    vasi_wasmtime::add_to_linker(&mut linker, |ctx| ctx).map_err(|e| cannot(one_line(&e)))?;
-    let mut store = Store::new(&engine, ctx);
-    let instance = linker
-        .instantiate(&mut store, &module)
-        .map_err(|e| cannot(format!("cannot instantiate {wasm_name}: {}", one_line(&e))))?;
+    check_imports(&module, &wasm_name)?;
+    let mut linker: Linker<State> = Linker::new(&engine);
+    vasi_wasmtime::add_to_linker(&mut linker, |s: &mut State| &mut s.wasi)
+        .map_err(|e| cannot(one_line(&e)))?;
+
+    let interrupt = args.timeout.map(|_| ctx.interrupt_handle());
+    let max_memory = args
+        .max_memory
+        .map(|m| usize::try_from(m).unwrap_or(usize::MAX));
+    let mut store = Store::new(
+        &engine,
+        State {
+            wasi: ctx,
+            memory: MemoryCap { max: max_memory },
+        },
+    );
+    store.limiter(|s| &mut s.memory);
+    if let Some(fuel) = args.fuel {
+        store.set_fuel(fuel).map_err(|e| cannot(one_line(&e)))?;
+    }
+    if args.timeout.is_some() {
+        store.set_epoch_deadline(1);
+    }
+    let instance =
+        linker
+            .instantiate(&mut store, &module)
+            .map_err(|e| match limit_hit(&e, args) {
+                Some(f) => f,
+                None => cannot(format!("cannot instantiate {wasm_name}: {}", one_line(&e))),
+            })?;
     let start = instance
         .get_typed_func::<(), ()>(&mut store, "_start")
         .map_err(|_| {
@@ -44,8 +170,114 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32, Failure> {
                 "{wasm_name} exports no `_start` function: it is not a WASI command"
             ))
         })?;
-    vasi_wasmtime::exit_code(start.call(&mut store, ()))
-        .map_err(|e| Failure::Trap(trap_message(&e)))
+
+    // The timeout: a watchdog ends wasm code (epoch) and blocking hostcalls
+    // (the interrupt handle), unless the guest finishes first.
+    let (finished, watchdog) = mpsc::channel::<()>();
+    if let (Some(timeout), Some(interrupt)) = (args.timeout, interrupt) {
+        let engine = engine.clone();
+        std::thread::spawn(move || {
+            if let Err(mpsc::RecvTimeoutError::Timeout) = watchdog.recv_timeout(timeout) {
+                engine.increment_epoch();
+                interrupt.interrupt();
+            }
+        });
+    }
+    let result = start.call(&mut store, ());
+    drop(finished);
+    vasi_wasmtime::exit_code(result).map_err(|e| match limit_hit(&e, args) {
+        Some(f) => f,
+        None => Failure::Trap(trap_message(&e)),
+    })
+}
+
+/// Refuses, before instantiation, imports vasi does not provide, naming them.
+fn check_imports(module: &Module, wasm_name: &str) -> Result<(), Failure> {
+    let mut exports_memory = false;
+    for e in module.exports() {
+        if e.name() == "memory" && matches!(e.ty(), wasmtime::ExternType::Memory(_)) {
+            exports_memory = true;
+        }
+    }
+    let mut uses_wasi = false;
+    for import in module.imports() {
+        let (m, name) = (import.module(), import.name());
+        let kind = match import.ty() {
+            wasmtime::ExternType::Func(_) => "a function",
+            wasmtime::ExternType::Memory(_) => "a memory",
+            wasmtime::ExternType::Table(_) => "a table",
+            wasmtime::ExternType::Global(_) => "a global",
+            _ => "an item",
+        };
+        match m {
+            vasi::p1::MODULE if vasi::p1::HOSTCALLS.contains(&name) => uses_wasi = true,
+            vasi::p1::MODULE => {
+                return Err(cannot(format!(
+                    "{wasm_name} imports `{m}::{name}`, which is not a WASI preview1 function"
+                )))
+            }
+            "wasi_unstable" => {
+                return Err(cannot(format!(
+                    "{wasm_name} imports `{m}::{name}`: it is built for WASI preview0, vasi runs preview1 (`{}`)",
+                    vasi::p1::MODULE
+                )))
+            }
+            _ => {
+                return Err(cannot(format!(
+                    "{wasm_name} imports `{m}::{name}` ({kind}), which vasi does not provide"
+                )))
+            }
+        }
+    }
+    if uses_wasi && !exports_memory {
+        return Err(cannot(format!(
+            "{wasm_name} exports no memory named `memory`, which WASI calls need"
+        )));
+    }
+    Ok(())
+}
+
+/// The limit a failure stems from, if any.
+fn limit_hit(e: &wasmtime::Error, args: &RunArgs) -> Option<Failure> {
+    if let Some(stop) = e.downcast_ref::<vasi::Stopped>() {
+        return match stop.reason() {
+            StopReason::Interrupted => Some(timeout_failure(args)),
+            StopReason::OpenFilesLimit => Some(Failure::Limit(
+                Limit::OpenFiles,
+                format!("{stop} (--max-open-files)"),
+            )),
+            _ => Some(Failure::Trap(stop.to_string())),
+        };
+    }
+    if let Some(trap) = e.downcast_ref::<wasmtime::Trap>() {
+        match trap {
+            wasmtime::Trap::Interrupt => return Some(timeout_failure(args)),
+            wasmtime::Trap::OutOfFuel => {
+                return Some(Failure::Limit(
+                    Limit::Fuel,
+                    format!(
+                        "the guest ran out of fuel (--fuel {})",
+                        args.fuel.unwrap_or(0)
+                    ),
+                ))
+            }
+            _ => {}
+        }
+    }
+    for cause in e.chain() {
+        if let Some(hit) = cause.downcast_ref::<MemoryLimitHit>() {
+            return Some(Failure::Limit(Limit::Memory, hit.to_string()));
+        }
+    }
+    None
+}
+
+fn timeout_failure(args: &RunArgs) -> Failure {
+    let t = args.timeout.unwrap_or_default();
+    Failure::Limit(
+        Limit::Timeout,
+        format!("the guest ran longer than --timeout ({t:?}) and was stopped"),
+    )
 }
 
 fn build_ctx(args: &RunArgs) -> Result<WasiCtx, Failure> {
@@ -72,6 +304,12 @@ fn build_ctx(args: &RunArgs) -> Result<WasiCtx, Failure> {
     if let Some(path) = &args.stdin {
         let file = std::fs::File::open(path)
             .map_err(|e| cannot(format!("cannot open stdin file {}: {e}", path.display())))?;
+        if file.metadata().is_ok_and(|m| m.is_dir()) {
+            return Err(cannot(format!(
+                "cannot read stdin file {}: it is a directory",
+                path.display()
+            )));
+        }
         b.stdin(file);
     }
     for mount in &args.mounts {
@@ -124,6 +362,27 @@ fn build_ctx(args: &RunArgs) -> Result<WasiCtx, Failure> {
         let listener = std::net::TcpListener::bind(addr)
             .map_err(|e| cannot(format!("cannot listen on {addr}: {e}")))?;
         b.preopen_listener(listener);
+    }
+    if args.deterministic {
+        b.deterministic(args.seed.unwrap_or(0));
+    }
+    if let Some(max) = args.max_open_files {
+        b.max_open_files(max).stop_at_open_files_limit(true);
+    }
+    if let Some(dest) = &args.trace {
+        let out: Box<dyn std::io::Write + Send> = match dest {
+            None => Box::new(std::io::stderr()),
+            Some(path) => Box::new(std::fs::File::create(path).map_err(|e| {
+                cannot(format!("cannot create trace file {}: {e}", path.display()))
+            })?),
+        };
+        let mut tracer = vasi::trace::Tracer::new(out).durations(!args.deterministic);
+        if !args.trace_filter.is_empty() {
+            tracer = tracer
+                .families(&args.trace_filter)
+                .map_err(|e| cannot(format!("--trace-filter: {e}")))?;
+        }
+        b.hook(tracer);
     }
     b.build().map_err(|e| cannot(e.to_string()))
 }

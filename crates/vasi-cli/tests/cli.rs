@@ -408,8 +408,326 @@ fn version_and_help() {
         "--stdin",
         "Exit codes",
         "134",
+        "--trace",
+        "--trace-filter",
+        "--deterministic",
+        "--seed",
+        "--max-memory",
+        "--max-open-files",
+        "--fuel",
+        "--timeout",
+        "121",
+        "122",
+        "123",
+        "124",
+        "vasi run -- app.wasm",
     ] {
         assert!(help.contains(needle), "help lacks {needle}:\n{help}");
     }
     assert!(Path::new(env!("CARGO_BIN_EXE_vasi")).exists());
+}
+
+/// Runs vasi with `stdin` as its standard input (kept open if `None`) and
+/// returns its output and how long it took.
+fn vasi_with_stdin(args: &[&str], stdin: Option<&[u8]>) -> (Output, std::time::Duration) {
+    use std::io::Write;
+    let started = std::time::Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vasi"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run vasi");
+    let mut pipe = child.stdin.take().unwrap();
+    if let Some(bytes) = stdin {
+        pipe.write_all(bytes).unwrap();
+        drop(pipe);
+        let o = child.wait_with_output().unwrap();
+        return (o, started.elapsed());
+    }
+    // Keep stdin open until vasi is done.
+    let o = child.wait_with_output().unwrap();
+    drop(pipe);
+    (o, started.elapsed())
+}
+
+#[test]
+fn trace_shows_every_call_decoded() {
+    let o = vasi(&[
+        "run",
+        "--trace",
+        "--mem-dir",
+        "/sandbox",
+        programs::P1_LIMITS,
+        "open",
+        "2",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "opened 2\n");
+    let trace = stderr(&o);
+    for needle in [
+        "args_sizes_get() = 0 -> argc=3 ",
+        "fd_prestat_dir_name(fd=3</sandbox>) = 0 -> \"/sandbox\" <",
+        "fd_prestat_get(fd=4) = EBADF <",
+        "path_open(fd=3</sandbox>, dirflags=SYMLINK_FOLLOW, path=\"f0\", oflags=CREAT|TRUNC, ",
+        ") = 0 -> fd=4</sandbox/f0> <",
+        "fd_write(fd=1<stdout>, iovs=[\"opened 2\\n\"]) = 0 -> nwritten=9 <",
+        "fd_close(fd=5</sandbox/f1>) = 0 <",
+    ] {
+        assert!(trace.contains(needle), "trace lacks {needle:?}:\n{trace}");
+    }
+    // Every line ends with a duration in seconds.
+    for line in trace.lines() {
+        let (_, d) = line.rsplit_once(" <").expect("a duration");
+        let d = d.strip_suffix('>').expect("a closing >");
+        assert!(d.parse::<f64>().is_ok(), "bad duration in {line}");
+    }
+
+    // To a file, one family only.
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("trace.txt");
+    let o = vasi(&[
+        "run",
+        &format!("--trace={}", file.display()),
+        "--trace-filter",
+        "path",
+        "--mem-dir",
+        "/sandbox",
+        programs::P1_LIMITS,
+        "open",
+        "2",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "");
+    let trace = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(trace.lines().count(), 2, "{trace}");
+    assert!(
+        trace.lines().all(|l| l.starts_with("path_open(")),
+        "{trace}"
+    );
+
+    let o = vasi(&[
+        "run",
+        "--trace",
+        "--trace-filter",
+        "fd,files",
+        programs::P1_PRINT,
+    ]);
+    assert_error_line(&o, 125, "unknown hostcall family \"files\"");
+}
+
+#[test]
+fn deterministic_runs_are_byte_identical_and_follow_the_seed() {
+    let run = |seed: &str| {
+        let o = vasi(&[
+            "run",
+            "--deterministic",
+            "--seed",
+            seed,
+            "--trace",
+            programs::P1_LIMITS,
+            "timerand",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        (stdout(&o), stderr(&o))
+    };
+    let (out1, trace1) = run("7");
+    let (out2, trace2) = run("7");
+    assert_eq!(out1, out2);
+    assert_eq!(trace1, trace2);
+    assert!(
+        out1.starts_with(
+            "realtime 1577836800000000000\nmonotonic 1000\nmonotonic after sleep 1000002000\nrandom "
+        ),
+        "{out1}"
+    );
+    assert!(trace1.contains("poll_oneoff("), "{trace1}");
+    let (out3, _) = run("8");
+    assert_ne!(out1, out3, "another seed gave the same random bytes");
+    assert_eq!(
+        out1.lines().take(3).collect::<Vec<_>>(),
+        out3.lines().take(3).collect::<Vec<_>>()
+    );
+    // --seed without --deterministic is a usage error.
+    let o = vasi(&["run", "--seed", "1", programs::P1_PRINT]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn timeout_stops_a_spinning_guest() {
+    let (o, took) = vasi_with_stdin(
+        &["run", "--timeout", "1s", programs::P1_LIMITS, "spin"],
+        Some(b""),
+    );
+    assert_error_line(&o, 124, "--timeout");
+    assert!(took < std::time::Duration::from_secs(15), "{took:?}");
+}
+
+#[test]
+fn timeout_stops_a_guest_sleeping_for_an_hour() {
+    let (o, took) = vasi_with_stdin(
+        &["run", "--timeout", "1s", programs::P1_LIMITS, "sleep"],
+        Some(b""),
+    );
+    assert_error_line(&o, 124, "ran longer than --timeout");
+    assert_eq!(stdout(&o), "");
+    assert!(took < std::time::Duration::from_secs(15), "{took:?}");
+}
+
+#[test]
+fn timeout_stops_a_guest_waiting_on_an_open_stdin() {
+    let (o, took) = vasi_with_stdin(
+        &["run", "--timeout", "1s", programs::P1_LIMITS, "stdin"],
+        None,
+    );
+    assert_error_line(&o, 124, "ran longer than --timeout");
+    assert!(took < std::time::Duration::from_secs(15), "{took:?}");
+    // Without a timeout the same guest reads to the end.
+    let (o, _) = vasi_with_stdin(&["run", programs::P1_LIMITS, "stdin"], Some(b"12345"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "read 5 bytes\n");
+}
+
+#[test]
+fn timeout_stops_a_guest_waiting_in_accept() {
+    let (o, took) = vasi_with_stdin(
+        &[
+            "run",
+            "--timeout",
+            "1s",
+            "--listen",
+            "127.0.0.1:0",
+            programs::P1_ECHO_SERVER,
+            "1",
+        ],
+        Some(b""),
+    );
+    assert_error_line(&o, 124, "ran longer than --timeout");
+    assert!(took < std::time::Duration::from_secs(15), "{took:?}");
+}
+
+#[test]
+fn fuel_stops_a_spinning_guest() {
+    let o = vasi(&["run", "--fuel", "1000000", programs::P1_LIMITS, "spin"]);
+    assert_error_line(&o, 123, "ran out of fuel (--fuel 1000000)");
+    // Enough fuel: a short guest finishes.
+    let o = vasi(&["run", "--fuel", "100000000", programs::P1_PRINT]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn max_memory_stops_a_growing_guest() {
+    let o = vasi(&["run", "--max-memory", "32M", programs::P1_LIMITS, "alloc"]);
+    assert_error_line(&o, 121, "beyond --max-memory (33554432 bytes)");
+    assert!(stdout(&o).contains("allocated 16 MiB"), "{}", stdout(&o));
+    // Below what the module declares at start: refused at instantiation.
+    let o = vasi(&["run", "--max-memory", "64K", programs::P1_PRINT]);
+    assert_error_line(&o, 121, "--max-memory");
+}
+
+#[test]
+fn max_open_files_stops_a_guest_at_the_limit() {
+    let o = vasi(&[
+        "run",
+        "--max-open-files",
+        "6",
+        "--mem-dir",
+        "/sandbox",
+        programs::P1_LIMITS,
+        "open",
+        "100",
+    ]);
+    assert_error_line(&o, 122, "limit of 6 open files (--max-open-files)");
+    // Within the limit, nothing happens.
+    let o = vasi(&[
+        "run",
+        "--max-open-files",
+        "6",
+        "--mem-dir",
+        "/sandbox",
+        programs::P1_LIMITS,
+        "open",
+        "2",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "opened 2\n");
+}
+
+#[test]
+fn shell_niceties() {
+    // Flags after `--` go to the guest.
+    let o = vasi(&["run", "--", programs::P1_PRINT, "--dir", "x", "--timeout"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        format!(
+            "arg: {}\narg: --dir\narg: x\narg: --timeout\n",
+            programs::P1_PRINT
+        )
+    );
+    // The module from stdin.
+    let module = std::fs::read(programs::P1_PRINT).unwrap();
+    let (o, _) = vasi_with_stdin(&["run", "--argv0", "app", "-", "a"], Some(&module));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "arg: app\narg: a\n");
+    let (o, _) = vasi_with_stdin(&["run", "-"], Some(b"junk"));
+    assert_error_line(
+        &o,
+        125,
+        "the module read from stdin is not a valid wasm module",
+    );
+}
+
+#[test]
+fn modules_vasi_cannot_run_are_named_with_their_imports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let write = |name: &str, import_module: &str, import_name: &str| {
+        // (module (type (func)) (import MODULE NAME (func (type 0))))
+        let mut m = b"\0asm\x01\0\0\0".to_vec();
+        m.extend_from_slice(&[0x01, 0x04, 0x01, 0x60, 0x00, 0x00]);
+        let mut body = vec![0x01, import_module.len() as u8];
+        body.extend_from_slice(import_module.as_bytes());
+        body.push(import_name.len() as u8);
+        body.extend_from_slice(import_name.as_bytes());
+        body.extend_from_slice(&[0x00, 0x00]);
+        m.push(0x02);
+        m.push(body.len() as u8);
+        m.extend_from_slice(&body);
+        let path = tmp.path().join(name);
+        std::fs::write(&path, m).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let p = write("p0.wasm", "wasi_unstable", "fd_write");
+    assert_error_line(&vasi(&["run", &p]), 125, "built for WASI preview0");
+    let p = write("typo.wasm", "wasi_snapshot_preview1", "fd_writ");
+    assert_error_line(
+        &vasi(&["run", &p]),
+        125,
+        "imports `wasi_snapshot_preview1::fd_writ`, which is not a WASI preview1 function",
+    );
+    let p = write("other.wasm", "my_host", "hello");
+    assert_error_line(
+        &vasi(&["run", &p]),
+        125,
+        "imports `my_host::hello` (a function), which vasi does not provide",
+    );
+    let p = write("nomem.wasm", "wasi_snapshot_preview1", "fd_write");
+    assert_error_line(&vasi(&["run", &p]), 125, "exports no memory named `memory`");
+    // A component (layer 1) is not a core module.
+    let component = tmp.path().join("c.wasm");
+    std::fs::write(&component, b"\0asm\x0d\0\x01\0").unwrap();
+    assert_error_line(
+        &vasi(&["run", component.to_str().unwrap()]),
+        125,
+        "is a WebAssembly component",
+    );
+    // A directory as stdin.
+    let o = vasi(&[
+        "run",
+        "--stdin",
+        tmp.path().to_str().unwrap(),
+        programs::P1_PRINT,
+    ]);
+    assert_error_line(&o, 125, "it is a directory");
 }
