@@ -175,7 +175,6 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32, Failure> {
     // (the interrupt handle), unless the guest finishes first.
     let (finished, watchdog) = mpsc::channel::<()>();
     if let (Some(timeout), Some(interrupt)) = (args.timeout, interrupt) {
-        let engine = engine.clone();
         std::thread::spawn(move || {
             if let Err(mpsc::RecvTimeoutError::Timeout) = watchdog.recv_timeout(timeout) {
                 engine.increment_epoch();

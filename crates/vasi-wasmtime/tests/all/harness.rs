@@ -85,6 +85,11 @@ fn module(path: &str) -> Module {
     m
 }
 
+/// Changes a context's builder.
+type Configure = Box<dyn FnOnce(&mut WasiCtxBuilder)>;
+/// Sees a built context.
+type OnCtx = Box<dyn FnOnce(&WasiCtx)>;
+
 /// A guest run to set up.
 pub(crate) struct Guest {
     path: &'static str,
@@ -92,8 +97,8 @@ pub(crate) struct Guest {
     env: Vec<(String, String)>,
     stdin: Vec<u8>,
     stdin_reader: Option<Box<dyn std::io::Read + Send>>,
-    configure: Option<Box<dyn FnOnce(&mut WasiCtxBuilder)>>,
-    on_ctx: Option<Box<dyn FnOnce(&WasiCtx)>>,
+    configure: Option<Configure>,
+    on_ctx: Option<OnCtx>,
     backend: Backend,
 }
 
