@@ -148,7 +148,7 @@ impl std::error::Error for BuildError {}
 ///
 /// Defaults (secure and empty): no arguments, no environment, stdin empty,
 /// stdout and stderr discarded, no preopened directories, the host's clocks
-/// ([`HostClocks`]), the operating system's randomness (`OsRandom`, with the
+/// ([`HostClocks`]), randomness from a ChaCha12 generator keyed by the OS (`ChaChaRandom`, with the
 /// `host` feature), and at most [`DEFAULT_MAX_OPEN_FILES`] open descriptors.
 ///
 /// ```
@@ -577,7 +577,7 @@ fn mount_nested(preopens: Vec<(Arc<dyn Dir>, String)>) -> Vec<(Arc<dyn Dir>, Str
 
 #[cfg(feature = "host")]
 fn default_random() -> Box<dyn Random> {
-    Box::new(crate::random::OsRandom)
+    Box::new(crate::random::ChaChaRandom::new())
 }
 
 #[cfg(not(feature = "host"))]
