@@ -5,7 +5,7 @@ use crate::args::{Mount, RunArgs};
 use std::fmt;
 use std::sync::mpsc;
 use std::sync::Arc;
-use vasi::vfs::{Dir, HostDir, MemFs, Overlay, ReadOnly, TarFs};
+use vasi::vfs::{Dir, HostDir, MemFs, MemFsOptions, Overlay, ReadOnly, TarFs};
 use vasi::{StopReason, WasiCtx, WasiCtxBuilder};
 use wasmtime::{Config, Engine, Linker, Module, ResourceLimiter, Store};
 
@@ -281,6 +281,17 @@ fn timeout_failure(args: &RunArgs) -> Failure {
 
 fn build_ctx(args: &RunArgs) -> Result<WasiCtx, Failure> {
     let mut b = WasiCtxBuilder::new();
+    // One virtual timeline for the guest's clocks and its in-memory files.
+    let clock = args
+        .deterministic
+        .then(|| Arc::new(vasi::clocks::DeterministicClocks::new()));
+    let memfs = |bytes: Option<u64>| {
+        MemFs::with_options(MemFsOptions {
+            bytes: bytes.unwrap_or(MemFs::DEFAULT_QUOTA),
+            clock: clock.clone().map(|c| c as Arc<dyn vasi::clocks::Clocks>),
+            ..MemFsOptions::default()
+        })
+    };
     b.inherit_stdio();
     b.arg(
         args.argv0
@@ -327,15 +338,9 @@ fn build_ctx(args: &RunArgs) -> Result<WasiCtx, Failure> {
                     (dir, guest)
                 }
             }
-            Mount::Mem { guest, size } => {
-                let fs = match size {
-                    Some(bytes) => MemFs::with_quota(*bytes),
-                    None => MemFs::new(),
-                };
-                (fs.root(), guest)
-            }
+            Mount::Mem { guest, size } => (memfs(*size).root(), guest),
             Mount::MemCopy { host, guest } => {
-                let fs = MemFs::new();
+                let fs = memfs(None);
                 copy_into(host, &fs.root()).map_err(|e| {
                     cannot(format!("cannot copy {} to {guest}: {e}", host.display()))
                 })?;
@@ -351,7 +356,7 @@ fn build_ctx(args: &RunArgs) -> Result<WasiCtx, Failure> {
                 let lower = HostDir::open_ambient(host).map_err(|e| {
                     cannot(format!("cannot mount {} at {guest}: {e}", host.display()))
                 })?;
-                let overlay = Overlay::new(MemFs::new().root(), Arc::new(lower));
+                let overlay = Overlay::new(memfs(None).root(), Arc::new(lower));
                 (Arc::new(overlay), guest)
             }
         };
@@ -362,8 +367,9 @@ fn build_ctx(args: &RunArgs) -> Result<WasiCtx, Failure> {
             .map_err(|e| cannot(format!("cannot listen on {addr}: {e}")))?;
         b.preopen_listener(listener);
     }
-    if args.deterministic {
-        b.deterministic(args.seed.unwrap_or(0));
+    if let Some(clock) = clock {
+        b.clocks(clock)
+            .random(vasi::random::SeededRandom::new(args.seed.unwrap_or(0)));
     }
     if let Some(max) = args.max_open_files {
         b.max_open_files(max).stop_at_open_files_limit(true);

@@ -549,6 +549,26 @@ fn deterministic_runs_are_byte_identical_and_follow_the_seed() {
         out1.lines().take(3).collect::<Vec<_>>(),
         out3.lines().take(3).collect::<Vec<_>>()
     );
+    // In-memory files are stamped from the same virtual timeline.
+    let mtime = || {
+        let o = vasi(&[
+            "run",
+            "--deterministic",
+            "--mem-dir",
+            "/sandbox",
+            programs::P1_LIMITS,
+            "mtime",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+    };
+    let (m1, m2) = (mtime(), mtime());
+    assert_eq!(m1, m2);
+    let nanos: u64 = m1.trim().strip_prefix("mtime ").unwrap().parse().unwrap();
+    assert!(
+        (1_577_836_800_000_000_000..1_577_836_801_000_000_000).contains(&nanos),
+        "{m1}"
+    );
     // --seed without --deterministic is a usage error.
     let o = vasi(&["run", "--seed", "1", programs::P1_PRINT]);
     assert_eq!(o.status.code(), Some(2));

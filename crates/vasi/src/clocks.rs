@@ -49,6 +49,22 @@ pub trait Clocks: Send + Sync {
     }
 }
 
+/// Shared clocks: one timeline for a context and, say, a
+/// [`MemFs`](crate::vfs::MemFs) that stamps file times with it.
+impl<C: Clocks + ?Sized> Clocks for std::sync::Arc<C> {
+    fn now(&self, id: ClockId) -> Result<u64, Errno> {
+        (**self).now(id)
+    }
+
+    fn resolution(&self, id: ClockId) -> Result<u64, Errno> {
+        (**self).resolution(id)
+    }
+
+    fn sleep(&self, duration: Duration, interrupt: &InterruptHandle) {
+        (**self).sleep(duration, interrupt)
+    }
+}
+
 /// The host's clocks: `Realtime` is the system's wall clock, `Monotonic` counts
 /// from the moment the clocks were created, and the CPU-time clocks are
 /// approximated by the monotonic clock (the guest cannot observe the host

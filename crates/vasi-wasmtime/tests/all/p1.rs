@@ -396,6 +396,20 @@ mod p1_limits {
     }
 
     on_each_backend! {
+        fn file_times_follow_the_host_clock(backend: Backend) {
+            // Without a virtual clock, new files carry the host's time.
+            let before = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64;
+            let out = Guest::new(programs::P1_LIMITS, backend).arg("mtime").run();
+            out.success();
+            let nanos: u64 = out.stdout.trim().strip_prefix("mtime ").unwrap().parse().unwrap();
+            assert!(nanos + 5_000_000_000 >= before, "{nanos} vs {before}");
+        }
+    }
+
+    on_each_backend! {
         fn the_open_files_limit_gives_emfile_or_stops_the_guest(backend: Backend) {
             // 3 stdio + 1 preopen + 4 files = 8.
             let out = Guest::new(programs::P1_LIMITS, backend)

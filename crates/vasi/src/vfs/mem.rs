@@ -1,7 +1,7 @@
 //! `MemFs`: an in-memory filesystem.
 
 use super::{Dir, DirEntry, File, FileType, Node, OpenOptions, ReadDir, SetTime, Stat};
-use crate::clocks::now_realtime;
+use crate::clocks::{now_realtime, ClockId, Clocks};
 use crate::Errno;
 use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
@@ -9,6 +9,39 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 const ROOT_INO: u64 = 1;
+
+/// How to build a [`MemFs`] ([`MemFs::with_options`]).
+#[derive(Clone)]
+pub struct MemFsOptions {
+    /// The byte quota of file contents.
+    pub bytes: u64,
+    /// The most files, directories and symlinks (the root included).
+    pub inodes: u64,
+    /// Where file times come from: the host's wall clock if `None`; a shared
+    /// [`DeterministicClocks`](crate::clocks::DeterministicClocks) for
+    /// reproducible runs.
+    pub clock: Option<Arc<dyn Clocks>>,
+}
+
+impl Default for MemFsOptions {
+    fn default() -> Self {
+        MemFsOptions {
+            bytes: MemFs::DEFAULT_QUOTA,
+            inodes: u64::MAX,
+            clock: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for MemFsOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemFsOptions")
+            .field("bytes", &self.bytes)
+            .field("inodes", &self.inodes)
+            .field("clock", &self.clock.is_some())
+            .finish()
+    }
+}
 
 /// An in-memory filesystem.
 ///
@@ -83,9 +116,19 @@ impl Budget {
 struct Quota {
     bytes: Budget,
     inodes: Budget,
+    /// Where file times come from (the host's wall clock if `None`).
+    clock: Option<Arc<dyn Clocks>>,
 }
 
 impl Quota {
+    /// The time to stamp a change with.
+    fn now(&self) -> u64 {
+        match &self.clock {
+            Some(c) => c.now(ClockId::Realtime).unwrap_or(0),
+            None => now_realtime(),
+        }
+    }
+
     fn reserve(&self, bytes: u64) -> Result<(), Errno> {
         self.bytes.reserve(bytes)
     }
@@ -97,6 +140,7 @@ impl Quota {
 
 struct Tree {
     dirs: HashMap<u64, DirData>,
+    quota: Arc<Quota>,
 }
 
 struct DirData {
@@ -130,8 +174,7 @@ struct Times {
 }
 
 impl Times {
-    fn now() -> Self {
-        let t = now_realtime();
+    fn at(t: u64) -> Self {
         Times {
             atim: t,
             mtim: t,
@@ -139,8 +182,7 @@ impl Times {
         }
     }
 
-    fn set(&mut self, atime: Option<SetTime>, mtime: Option<SetTime>) {
-        let now = now_realtime();
+    fn set(&mut self, atime: Option<SetTime>, mtime: Option<SetTime>, now: u64) {
         let resolve = |t: SetTime| match t {
             SetTime::Now => now,
             SetTime::At(ns) => ns,
@@ -246,10 +288,37 @@ impl MemFs {
     /// # Ok::<(), vasi::Errno>(())
     /// ```
     pub fn with_quotas(bytes: u64, inodes: u64) -> Self {
+        Self::with_options(MemFsOptions {
+            bytes,
+            inodes,
+            clock: None,
+        })
+    }
+
+    /// A new, empty filesystem with the quotas and the clock of `options`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use vasi::clocks::DeterministicClocks;
+    /// use vasi::vfs::{Dir, MemFs, MemFsOptions};
+    /// let clock = Arc::new(DeterministicClocks::new().with_step(std::time::Duration::ZERO));
+    /// let fs = MemFs::with_options(MemFsOptions { clock: Some(clock), ..Default::default() });
+    /// fs.write("a", b"1")?;
+    /// assert_eq!(fs.root().stat_at("a")?.mtim, DeterministicClocks::DEFAULT_START);
+    /// # Ok::<(), vasi::Errno>(())
+    /// ```
+    pub fn with_options(options: MemFsOptions) -> Self {
+        let MemFsOptions {
+            bytes,
+            inodes,
+            clock,
+        } = options;
         let quota = Arc::new(Quota {
             bytes: Budget::new(bytes),
             inodes: Budget::new(inodes),
+            clock,
         });
+        let now = quota.now();
         // The root directory is an inode too.
         let _ = quota.inodes.reserve(1);
         let mut dirs = HashMap::new();
@@ -261,12 +330,15 @@ impl MemFs {
                 by_name: HashMap::new(),
                 next_cookie: 1,
                 subdirs: 0,
-                times: Times::now(),
+                times: Times::at(now),
             },
         );
         MemFs {
             inner: Arc::new(Inner {
-                tree: Mutex::new(Tree { dirs }),
+                tree: Mutex::new(Tree {
+                    dirs,
+                    quota: quota.clone(),
+                }),
                 quota,
                 next_ino: AtomicU64::new(ROOT_INO + 1),
                 dev: super::new_dev(),
@@ -381,6 +453,7 @@ impl Tree {
 
     fn insert(&mut self, dir: u64, name: &str, node: NodeRef) -> Result<(), Errno> {
         let is_dir = matches!(node, NodeRef::Dir(_));
+        let now = self.quota.now();
         let d = self.dir_mut(dir)?;
         let cookie = d.next_cookie;
         d.next_cookie += 1;
@@ -395,20 +468,19 @@ impl Tree {
         if is_dir {
             d.subdirs += 1;
         }
-        let now = now_realtime();
         d.times.mtim = now;
         d.times.ctim = now;
         Ok(())
     }
 
     fn remove(&mut self, dir: u64, name: &str) -> Result<NodeRef, Errno> {
+        let now = self.quota.now();
         let d = self.dir_mut(dir)?;
         let cookie = d.by_name.remove(name).ok_or(Errno::Noent)?;
         let entry = d.entries.remove(&cookie).ok_or(Errno::Noent)?;
         if matches!(entry.node, NodeRef::Dir(_)) {
             d.subdirs -= 1;
         }
-        let now = now_realtime();
         d.times.mtim = now;
         d.times.ctim = now;
         Ok(entry.node)
@@ -479,7 +551,7 @@ impl FileNode {
     }
 
     fn touch_mtime(&self) {
-        let now = now_realtime();
+        let now = self.quota.now();
         let mut meta = lock(&self.meta);
         meta.times.mtim = now;
         meta.times.ctim = now;
@@ -575,7 +647,7 @@ impl Dir for MemDir {
                     data: RwLock::new(Vec::new()),
                     meta: Mutex::new(FileMeta {
                         nlink: 1,
-                        times: Times::now(),
+                        times: Times::at(self.fs.quota.now()),
                     }),
                     quota: self.fs.quota.clone(),
                 });
@@ -613,7 +685,7 @@ impl Dir for MemDir {
                 by_name: HashMap::new(),
                 next_cookie: 1,
                 subdirs: 0,
-                times: Times::now(),
+                times: Times::at(self.fs.quota.now()),
             },
         );
         tree.insert(self.ino, name, NodeRef::Dir(ino))
@@ -643,7 +715,7 @@ impl Dir for MemDir {
                 tree.remove(self.ino, name)?;
                 let mut meta = lock(&f.meta);
                 meta.nlink -= 1;
-                meta.times.ctim = now_realtime();
+                meta.times.ctim = self.fs.quota.now();
                 Ok(())
             }
             NodeRef::Symlink(_) => tree.remove(self.ino, name).map(drop),
@@ -718,7 +790,7 @@ impl Dir for MemDir {
         let node = SymlinkNode {
             ino: self.new_ino(),
             target: target.into(),
-            times: Mutex::new(Times::now()),
+            times: Mutex::new(Times::at(self.fs.quota.now())),
             quota: self.fs.quota.clone(),
         };
         tree.insert(self.ino, name, NodeRef::Symlink(Arc::new(node)))
@@ -741,7 +813,7 @@ impl Dir for MemDir {
             NodeRef::File(f) => {
                 let mut meta = lock(&f.meta);
                 meta.nlink += 1;
-                meta.times.ctim = now_realtime();
+                meta.times.ctim = self.fs.quota.now();
             }
             NodeRef::Symlink(_) => {}
         }
@@ -756,15 +828,21 @@ impl Dir for MemDir {
     ) -> Result<(), Errno> {
         let mut tree = self.tree();
         match tree.lookup(self.ino, name)? {
-            NodeRef::Dir(ino) => tree.dir_mut(ino)?.times.set(atime, mtime),
-            NodeRef::File(f) => lock(&f.meta).times.set(atime, mtime),
-            NodeRef::Symlink(s) => lock(&s.times).set(atime, mtime),
+            NodeRef::Dir(ino) => tree
+                .dir_mut(ino)?
+                .times
+                .set(atime, mtime, self.fs.quota.now()),
+            NodeRef::File(f) => lock(&f.meta).times.set(atime, mtime, self.fs.quota.now()),
+            NodeRef::Symlink(s) => lock(&s.times).set(atime, mtime, self.fs.quota.now()),
         }
         Ok(())
     }
 
     fn set_times(&self, atime: Option<SetTime>, mtime: Option<SetTime>) -> Result<(), Errno> {
-        self.tree().dir_mut(self.ino)?.times.set(atime, mtime);
+        self.tree()
+            .dir_mut(self.ino)?
+            .times
+            .set(atime, mtime, self.fs.quota.now());
         Ok(())
     }
 
@@ -872,7 +950,9 @@ impl File for MemFile {
     }
 
     fn set_times(&self, atime: Option<SetTime>, mtime: Option<SetTime>) -> Result<(), Errno> {
-        lock(&self.node.meta).times.set(atime, mtime);
+        lock(&self.node.meta)
+            .times
+            .set(atime, mtime, self.node.quota.now());
         Ok(())
     }
 }

@@ -41,7 +41,7 @@ mod tar;
 
 #[cfg(feature = "host")]
 pub use host::HostDir;
-pub use mem::MemFs;
+pub use mem::{MemFs, MemFsOptions};
 pub use overlay::Overlay;
 pub use readonly::ReadOnly;
 pub use resolve::MAX_SYMLINK_HOPS;

@@ -11,6 +11,8 @@
 //! - `open N`: opens `/sandbox/f0`, `/sandbox/f1`, ... (created) keeping them
 //!   open, up to N files; prints `opened K\n` and, if an open failed,
 //!   `then ERRNO\n` with the errno's name. Exits 0.
+//! - `mtime`: creates `/sandbox/stamped`, writes to it and prints
+//!   `mtime NANOS\n` (its modification time); exits 0.
 //! - `timerand`: prints the realtime and monotonic clocks, sleeps 1 s,
 //!   prints the monotonic clock again and 16 random bytes in hex; exits 0.
 
@@ -62,6 +64,17 @@ fn main() {
             if let Some(errno) = failure {
                 println!("then {}", errno_name(errno));
             }
+        }
+        Some("mtime") => {
+            std::fs::write("/sandbox/stamped", b"x").expect("write /sandbox/stamped");
+            let modified = std::fs::metadata("/sandbox/stamped")
+                .and_then(|m| m.modified())
+                .expect("stat /sandbox/stamped");
+            let nanos = modified
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("after 1970")
+                .as_nanos();
+            println!("mtime {nanos}");
         }
         Some("timerand") => {
             let real = clock_time_get(0).check("clock_time_get(REALTIME)");
