@@ -132,12 +132,12 @@ mod tests {
         let mut bytes = with_name(b"ab");
         let mut mem = GuestMemory::new(&mut bytes);
         for (ptr, len, out) in [
-            (0, 2, 60),          // output out of bounds
-            (0, 2, 57),          // output misaligned
-            (63, 2, 56),         // name past the end
-            (u32::MAX, 2, 56),   // name pointer far out
-            (0, u32::MAX, 56),   // name length far out
-            (0, 2, u32::MAX - 7) // output far out
+            (0, 2, 60),           // output out of bounds
+            (0, 2, 57),           // output misaligned
+            (63, 2, 56),          // name past the end
+            (u32::MAX, 2, 56),    // name pointer far out
+            (0, u32::MAX, 56),    // name length far out
+            (0, 2, u32::MAX - 7), // output far out
         ] {
             let err = get(&g, &mut mem, ptr, len, out).unwrap_err();
             assert!(

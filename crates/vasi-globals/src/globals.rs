@@ -278,9 +278,7 @@ mod tests {
         assert_eq!(g.generation(), 400);
         assert_eq!(
             g.iter().collect::<Vec<_>>(),
-            (0..4)
-                .map(|t| (format!("t{t}"), 100))
-                .collect::<Vec<_>>()
+            (0..4).map(|t| (format!("t{t}"), 100)).collect::<Vec<_>>()
         );
     }
 }

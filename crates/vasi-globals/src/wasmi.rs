@@ -52,9 +52,7 @@ pub fn add_to_linker<T: 'static>(
     linker.func_wrap(
         abi::MODULE,
         "generation",
-        move |mut caller: Caller<'_, T>| -> i64 {
-            abi::generation(get(caller.data_mut())) as i64
-        },
+        move |mut caller: Caller<'_, T>| -> i64 { abi::generation(get(caller.data_mut())) as i64 },
     )?;
     Ok(())
 }
