@@ -4,6 +4,7 @@ use crate::args::{Mount, RunArgs};
 use std::sync::Arc;
 use vasi::vfs::{Dir, HostDir, MemFs, Overlay, ReadOnly, TarFs};
 use vasi::{WasiCtx, WasiCtxBuilder};
+use vasi_globals::Globals;
 use wasmtime::{Engine, Linker, Module, Store};
 
 /// Why a run did not produce a guest exit code.
@@ -18,9 +19,21 @@ fn cannot(msg: impl Into<String>) -> Failure {
     Failure::CannotRun(msg.into())
 }
 
+/// The store's data: the guest's WASI world and its globals.
+struct Host {
+    wasi: WasiCtx,
+    globals: Globals,
+}
+
 /// Runs the guest; returns its exit code.
 pub(crate) fn run(args: &RunArgs) -> Result<i32, Failure> {
     let ctx = build_ctx(args)?;
+    let globals = Globals::new();
+    for (name, value) in &args.globals {
+        globals
+            .set(name, *value)
+            .map_err(|e| cannot(format!("--global {name}: {e}")))?;
+    }
     let wasm_name = args.wasm.display().to_string();
     let bytes =
         std::fs::read(&args.wasm).map_err(|e| cannot(format!("cannot read {wasm_name}: {e}")))?;
@@ -31,9 +44,12 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32, Failure> {
             one_line(&e)
         ))
     })?;
-    let mut linker: Linker<WasiCtx> = Linker::new(&engine);
-    vasi_wasmtime::add_to_linker(&mut linker, |ctx| ctx).map_err(|e| cannot(one_line(&e)))?;
-    let mut store = Store::new(&engine, ctx);
+    let mut linker: Linker<Host> = Linker::new(&engine);
+    vasi_wasmtime::add_to_linker(&mut linker, |h| &mut h.wasi).map_err(|e| cannot(one_line(&e)))?;
+    vasi_globals::wasmtime::add_to_linker(&mut linker, |h| &h.globals)
+        .map_err(|e| cannot(one_line(&e)))?;
+    let host = Host { wasi: ctx, globals };
+    let mut store = Store::new(&engine, host);
     let instance = linker
         .instantiate(&mut store, &module)
         .map_err(|e| cannot(format!("cannot instantiate {wasm_name}: {}", one_line(&e))))?;
