@@ -43,7 +43,7 @@ pub(crate) enum Link {
 /// An instantiated guest.
 pub(crate) enum Instance {
     Wasmtime(wasmtime::Store<State>, wasmtime::Instance),
-    Wasmi(wasmi::Store<State>, wasmi::Instance),
+    Wasmi(Box<wasmi::Store<State>>, wasmi::Instance),
 }
 
 fn wasmtime_engine() -> &'static wasmtime::Engine {
@@ -108,7 +108,7 @@ impl Instance {
                 let instance = linker
                     .instantiate_and_start(&mut store, &module)
                     .map_err(wasmi_error)?;
-                Ok(Instance::Wasmi(store, instance))
+                Ok(Instance::Wasmi(Box::new(store), instance))
             }
         }
     }
@@ -125,9 +125,9 @@ impl Instance {
             }
             Instance::Wasmi(store, instance) => {
                 let f = instance
-                    .get_typed_func::<(), ()>(&*store, name)
+                    .get_typed_func::<(), ()>(&**store, name)
                     .map_err(wasmi_error)?;
-                vasi_wasmi::exit_code(f.call(&mut *store, ())).map_err(wasmi_error)
+                vasi_wasmi::exit_code(f.call(&mut **store, ())).map_err(wasmi_error)
             }
         }
     }
@@ -140,8 +140,8 @@ impl Instance {
                 .and_then(|f| f.call(&mut *store, args))
                 .map_err(wasmtime_error),
             Instance::Wasmi(store, instance) => instance
-                .get_typed_func::<(i32, i32, i32), i32>(&*store, name)
-                .and_then(|f| f.call(&mut *store, args))
+                .get_typed_func::<(i32, i32, i32), i32>(&**store, name)
+                .and_then(|f| f.call(&mut **store, args))
                 .map_err(wasmi_error),
         }
     }
@@ -154,8 +154,8 @@ impl Instance {
                 .and_then(|f| f.call(&mut *store, ()))
                 .map_err(wasmtime_error),
             Instance::Wasmi(store, instance) => instance
-                .get_typed_func::<(), i64>(&*store, name)
-                .and_then(|f| f.call(&mut *store, ()))
+                .get_typed_func::<(), i64>(&**store, name)
+                .and_then(|f| f.call(&mut **store, ()))
                 .map_err(wasmi_error),
         }
     }
@@ -169,8 +169,8 @@ impl Instance {
                 memory.read(&*store, ptr, &mut bytes).unwrap();
             }
             Instance::Wasmi(store, instance) => {
-                let memory = instance.get_memory(&*store, "memory").unwrap();
-                memory.read(&*store, ptr, &mut bytes).unwrap();
+                let memory = instance.get_memory(&**store, "memory").unwrap();
+                memory.read(&**store, ptr, &mut bytes).unwrap();
             }
         }
         u64::from_le_bytes(bytes)
