@@ -12,8 +12,9 @@
 //! # Declare once, read anywhere
 //!
 //! A [`Global`] is a name, a type and a default. Declare it as a `static` and
-//! read it with [`Global::get`]; each read asks the host, so it sees the
-//! current value (one cheap hostcall, no allocation):
+//! read it with [`Global::get`]; each read sees the host's current value, at
+//! the cost of one `generation` hostcall while nothing changed (see
+//! [`Global`]), and no allocation:
 //!
 //! ```
 //! use core::time::Duration;
@@ -63,6 +64,7 @@
 
 #![no_std]
 
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use core::time::Duration;
 
 /// The `vasi_globals_v1` import module, with its status codes and limits.
@@ -239,10 +241,31 @@ impl Value for Duration {
 
 /// A typed global with a default: declared once (usually as a `static`), read
 /// with [`get`](Self::get) at any time.
-#[derive(Debug, Clone, Copy)]
+///
+/// A read costs one [`generation`] call while nothing changed: the global
+/// remembers the last value it read and the host's generation at that time,
+/// and calls the host's `get` again only when the generation moved. (In a
+/// guest built with shared-memory threads, the `atomics` target feature, it
+/// calls `get` every time instead.)
 pub struct Global<T> {
     name: &'static str,
     default: T,
+    /// The generation of the cached read; [`NEVER`] before the first.
+    cached_generation: AtomicU64,
+    cached_bits: AtomicU64,
+    cached_found: AtomicBool,
+}
+
+/// No generation yet (the host's counter never gets there).
+const NEVER: u64 = u64::MAX;
+
+impl<T: core::fmt::Debug> core::fmt::Debug for Global<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Global")
+            .field("name", &self.name)
+            .field("default", &self.default)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<T: Value> Global<T> {
@@ -256,7 +279,13 @@ impl<T: Value> Global<T> {
             !name.is_empty() && name.len() <= raw::MAX_NAME_LEN,
             "a global's name must be 1 to 255 bytes"
         );
-        Global { name, default }
+        Global {
+            name,
+            default,
+            cached_generation: AtomicU64::new(NEVER),
+            cached_bits: AtomicU64::new(0),
+            cached_found: AtomicBool::new(false),
+        }
     }
 
     /// The current value: the host's, or the default if it has not set (or
@@ -269,8 +298,30 @@ impl<T: Value> Global<T> {
     /// The host's value, or `None` if it has not set the global.
     #[inline]
     pub fn lookup(&self) -> Option<T> {
+        if cfg!(target_feature = "atomics") {
+            // Threads could pair one read's value with another's generation.
+            return self.read().map(T::from_bits);
+        }
+        // The generation first: a change after this makes the next call's
+        // generation differ, so a value newer than it is re-read, never lost.
+        let generation = raw::generation();
+        if self.cached_generation.load(Ordering::Relaxed) == generation {
+            return self
+                .cached_found
+                .load(Ordering::Relaxed)
+                .then(|| T::from_bits(self.cached_bits.load(Ordering::Relaxed)));
+        }
+        let bits = self.read();
+        self.cached_bits.store(bits.unwrap_or(0), Ordering::Relaxed);
+        self.cached_found.store(bits.is_some(), Ordering::Relaxed);
+        self.cached_generation.store(generation, Ordering::Relaxed);
+        bits.map(T::from_bits)
+    }
+
+    /// Asks the host.
+    fn read(&self) -> Option<u64> {
         let mut bits = 0u64;
-        (raw::get(self.name.as_bytes(), &mut bits) == raw::FOUND).then(|| T::from_bits(bits))
+        (raw::get(self.name.as_bytes(), &mut bits) == raw::FOUND).then_some(bits)
     }
 
     /// The global's name.
@@ -302,7 +353,7 @@ macro_rules! globals {
         $(#[$attr])*
         #[inline]
         $vis fn $fn_name() -> $ty {
-            const GLOBAL: $crate::Global<$ty> = $crate::Global::new($name, $default);
+            static GLOBAL: $crate::Global<$ty> = $crate::Global::new($name, $default);
             GLOBAL.get()
         }
     )*};

@@ -146,6 +146,20 @@ impl Instance {
         }
     }
 
+    /// Calls the export `name` of type `(i32) -> i64`.
+    pub(crate) fn call_n(&mut self, name: &str, n: i32) -> Result<i64, String> {
+        match self {
+            Instance::Wasmtime(store, instance) => instance
+                .get_typed_func::<i32, i64>(&mut *store, name)
+                .and_then(|f| f.call(&mut *store, n))
+                .map_err(wasmtime_error),
+            Instance::Wasmi(store, instance) => instance
+                .get_typed_func::<i32, i64>(&**store, name)
+                .and_then(|f| f.call(&mut **store, n))
+                .map_err(wasmi_error),
+        }
+    }
+
     /// Calls the export `name` of type `() -> i64`.
     pub(crate) fn call_i64(&mut self, name: &str) -> Result<i64, String> {
         match self {

@@ -64,3 +64,30 @@ on_each_engine! {
         assert_eq!(seen_after.lines().collect::<Vec<_>>(), expected, "before STOP:\n{seen}");
     }
 }
+
+on_each_engine! {
+    /// The benchmark's guest reads what it should, and its cached typed reads
+    /// follow every change made between two calls into the same instance.
+    fn globals_bench(engine: Engine) {
+        let globals = Globals::new();
+        let wasm = std::fs::read(programs::GLOBALS_BENCH).unwrap();
+        let state = State::new(&globals, &CaptureBuffer::new());
+        let mut guest = Instance::new(engine, &wasm, state, Link::WithGlobals).unwrap();
+        for read in ["typed_reads", "raw_reads"] {
+            assert_eq!(guest.call_n(read, 10), Ok(420), "{read}: the default");
+        }
+        globals.set("TEST_UINT64", 43u64).unwrap();
+        for read in ["typed_reads", "raw_reads"] {
+            assert_eq!(guest.call_n(read, 10), Ok(430), "{read}: set");
+        }
+        globals.set("TEST_UINT64", 44u64).unwrap();
+        for read in ["typed_reads", "raw_reads"] {
+            assert_eq!(guest.call_n(read, 10), Ok(440), "{read}: changed");
+        }
+        globals.del("TEST_UINT64");
+        for read in ["typed_reads", "raw_reads"] {
+            assert_eq!(guest.call_n(read, 10), Ok(420), "{read}: deleted");
+        }
+        assert!(guest.call_n("clock_reads", 10).unwrap() > 0);
+    }
+}

@@ -8,7 +8,7 @@ mod harness;
 mod live;
 
 use example::globals_example;
-use live::globals_live;
+use live::{globals_bench, globals_live};
 
 // Every globals_* guest program must have a test module of the same name.
 macro_rules! assert_test_exists {
