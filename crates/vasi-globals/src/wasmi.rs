@@ -1,4 +1,4 @@
-//! The `vasi_globals_v1` module on [wasmi](::wasmi) (cargo feature `wasmi`).
+//! The `vasi_globals_v1` module on wasmi (cargo feature `wasmi`).
 
 use crate::{abi, Globals};
 use ::wasmi::{Caller, Extern, Linker};

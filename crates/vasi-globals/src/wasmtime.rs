@@ -1,4 +1,4 @@
-//! The `vasi_globals_v1` module on [wasmtime](::wasmtime) (cargo feature
+//! The `vasi_globals_v1` module on wasmtime (cargo feature
 //! `wasmtime`).
 
 use crate::{abi, Globals};
