@@ -1,11 +1,40 @@
 //! Builds the guest programs in tests/programs for wasm32-wasip1 and emits a
-//! constant with the path of each module, plus `foreach_program!`.
+//! constant with the path of each module, plus one `foreach_*!` macro per
+//! suite of programs (see `SUITES`).
 
 use std::env;
 use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// A group of guest programs: the prefixes of their names, the macro that
+/// lists them, and the tests that must run each of them.
+struct Suite {
+    prefixes: &'static [&'static str],
+    macro_name: &'static str,
+    tested_by: &'static str,
+}
+
+/// Every guest program belongs to exactly one suite.
+const SUITES: &[Suite] = &[
+    Suite {
+        prefixes: &["p1_", "demo"],
+        macro_name: "foreach_program",
+        tested_by: "vasi-wasmtime's tests/all/p1.rs",
+    },
+    Suite {
+        prefixes: &["globals_"],
+        macro_name: "foreach_globals_program",
+        tested_by: "vasi-globals' tests/all",
+    },
+];
+
+impl Suite {
+    fn has(&self, name: &str) -> bool {
+        self.prefixes.iter().any(|p| name.starts_with(p))
+    }
+}
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
@@ -18,6 +47,8 @@ fn main() {
     // (as CI does) is checked against its own sources.
     println!("cargo:rerun-if-changed=../../tests/programs/src");
     println!("cargo:rerun-if-changed=../../tests/programs/Cargo.toml");
+    println!("cargo:rerun-if-changed=../../guest/vasi-globals-sdk/src");
+    println!("cargo:rerun-if-changed=../../guest/vasi-globals-sdk/Cargo.toml");
     check_target_installed();
 
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -54,8 +85,8 @@ fn main() {
     let mut src = String::new();
     for name in &names {
         assert!(
-            name.starts_with("p1_") || name.starts_with("demo"),
-            "unclassified guest program {name}: name it p1_<behaviour>"
+            SUITES.iter().any(|suite| suite.has(name)),
+            "unclassified guest program {name}: name it p1_<behaviour> or globals_<behaviour>"
         );
         let path = wasm_dir.join(format!("{name}.wasm"));
         assert!(path.exists(), "{} was not built", path.display());
@@ -77,17 +108,22 @@ fn main() {
             .join(", ")
     )
     .unwrap();
-    writeln!(
-        src,
-        "/// Calls `$m!(name)` for every guest program, so that a host test module\n\
-         /// can make an untested program a compile error.\n\
-         #[macro_export]\nmacro_rules! foreach_program {{\n    ($m:ident) => {{\n{}    }};\n}}",
-        names
-            .iter()
-            .map(|n| format!("        $m!({n});\n"))
-            .collect::<String>()
-    )
-    .unwrap();
+    for suite in SUITES {
+        writeln!(
+            src,
+            "/// Calls `$m!(name)` for every guest program that {} runs, so\n\
+             /// that an untested program is a compile error there.\n\
+             #[macro_export]\nmacro_rules! {} {{\n    ($m:ident) => {{\n{}    }};\n}}",
+            suite.tested_by,
+            suite.macro_name,
+            names
+                .iter()
+                .filter(|n| suite.has(n))
+                .map(|n| format!("        $m!({n});\n"))
+                .collect::<String>()
+        )
+        .unwrap();
+    }
     fs::write(out_dir.join("programs.rs"), src).unwrap();
 }
 

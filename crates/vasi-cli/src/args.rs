@@ -33,6 +33,7 @@ Examples:
   vasi run --deterministic --seed 7 app.wasm           a reproducible run
   vasi run --timeout 5s --max-memory 64M app.wasm      a bounded run
   cat app.wasm | vasi run -                            the module from stdin
+  vasi run --global TIMEOUT=250ms --global VERBOSE=true app.wasm
 
 Exit codes:
   N     the guest's own exit code (0 when _start returns)
@@ -79,6 +80,12 @@ pub(crate) struct RunArgs {
     /// The program name the guest sees as its first argument (default: WASM).
     #[arg(long, value_name = "NAME")]
     pub(crate) argv0: Option<String>,
+    /// Set the global NAME of the guest's `vasi_globals_v1` module (see
+    /// docs/globals-abi.md): true/false (1/0), an integer (42, -3 as i64
+    /// bits, 0x2a), a float (0.5, as f64 bits) or a duration (5ns, 10us,
+    /// 250ms, 5s, 1m, 2h, as nanoseconds).
+    #[arg(long = "global", value_name = "NAME=VALUE", value_parser = crate::global::parse_global)]
+    pub(crate) globals: Vec<(String, u64)>,
     /// Read the guest's stdin from FILE instead of vasi's stdin.
     #[arg(long, value_name = "FILE")]
     pub(crate) stdin: Option<PathBuf>,

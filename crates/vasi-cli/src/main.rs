@@ -8,6 +8,7 @@
 //! `vasi run --help`.
 
 mod args;
+mod global;
 mod run;
 
 use std::process::ExitCode;

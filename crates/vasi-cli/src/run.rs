@@ -7,6 +7,7 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use vasi::vfs::{Dir, HostDir, MemFs, MemFsOptions, Overlay, ReadOnly, TarFs};
 use vasi::{StopReason, WasiCtx, WasiCtxBuilder};
+use vasi_globals::Globals;
 use wasmtime::{Config, Engine, Linker, Module, ResourceLimiter, Store};
 
 /// Why a run did not produce a guest exit code.
@@ -44,9 +45,10 @@ fn cannot(msg: impl Into<String>) -> Failure {
     Failure::CannotRun(msg.into())
 }
 
-/// The store's data: the WASI context and the memory cap.
+/// The store's data: the guest's WASI world, its globals and the memory cap.
 struct State {
     wasi: WasiCtx,
+    globals: Globals,
     memory: MemoryCap,
 }
 
@@ -122,6 +124,12 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32, Failure> {
         )));
     }
     let ctx = build_ctx(args)?;
+    let globals = Globals::new();
+    for (name, value) in &args.globals {
+        globals
+            .set(name, *value)
+            .map_err(|e| cannot(format!("--global {name}: {e}")))?;
+    }
 
     let mut config = Config::new();
     config.epoch_interruption(args.timeout.is_some());
@@ -137,6 +145,8 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32, Failure> {
     let mut linker: Linker<State> = Linker::new(&engine);
     vasi_wasmtime::add_to_linker(&mut linker, |s: &mut State| &mut s.wasi)
         .map_err(|e| cannot(one_line(&e)))?;
+    vasi_globals::wasmtime::add_to_linker(&mut linker, |s: &mut State| &s.globals)
+        .map_err(|e| cannot(one_line(&e)))?;
 
     let interrupt = args.timeout.map(|_| ctx.interrupt_handle());
     let max_memory = args
@@ -146,6 +156,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32, Failure> {
         &engine,
         State {
             wasi: ctx,
+            globals,
             memory: MemoryCap { max: max_memory },
         },
     );
@@ -210,6 +221,14 @@ fn check_imports(module: &Module, wasm_name: &str) -> Result<(), Failure> {
         };
         match m {
             vasi::p1::MODULE if vasi::p1::HOSTCALLS.contains(&name) => uses_wasi = true,
+            vasi_globals::abi::MODULE if matches!(name, "get" | "generation") => {
+                uses_wasi |= name == "get";
+            }
+            vasi_globals::abi::MODULE => {
+                return Err(cannot(format!(
+                    "{wasm_name} imports `{m}::{name}`, which is not a function of the globals module"
+                )))
+            }
             vasi::p1::MODULE => {
                 return Err(cannot(format!(
                     "{wasm_name} imports `{m}::{name}`, which is not a WASI preview1 function"

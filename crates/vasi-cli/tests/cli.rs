@@ -751,3 +751,67 @@ fn modules_vasi_cannot_run_are_named_with_their_imports() {
     ]);
     assert_error_line(&o, 125, "it is a directory");
 }
+
+#[test]
+fn globals_from_the_command_line() {
+    // Without --global, the guest reads its defaults.
+    let o = vasi(&["run", programs::GLOBALS_EXAMPLE]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "TEST_BOOL=true TEST_UINT64=42 TEST_DURATION=60s\n"
+    );
+    let o = vasi(&[
+        "run",
+        "--global",
+        "TEST_BOOL=false",
+        "--global",
+        "TEST_UINT64=43",
+        "--global",
+        "TEST_DURATION=250ms",
+        programs::GLOBALS_EXAMPLE,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "TEST_BOOL=false TEST_UINT64=43 TEST_DURATION=250ms\n"
+    );
+    // The encodings, as a u64 reader sees them: i64 bits, f64 bits, nanoseconds.
+    for (value, seen) in [
+        ("-1", "18446744073709551615"),
+        ("1.5", "4609434218613702656"),
+        ("2h", "7200000000000"),
+        ("0x2a", "42"),
+    ] {
+        let o = vasi(&[
+            "run",
+            "--global",
+            &format!("TEST_UINT64={value}"),
+            programs::GLOBALS_EXAMPLE,
+        ]);
+        assert!(
+            stdout(&o).contains(&format!(" TEST_UINT64={seen} ")),
+            "{value}: {}",
+            stdout(&o)
+        );
+    }
+}
+
+#[test]
+fn bad_globals_are_usage_errors() {
+    for (spec, what) in [
+        ("TEST_UINT64", "NAME=VALUE"),
+        ("=1", "name"),
+        ("TEST_UINT64=lots", "invalid value"),
+        ("TEST_DURATION=1.5s", "invalid value"),
+    ] {
+        let o = vasi(&["run", "--global", spec, programs::GLOBALS_EXAMPLE]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{spec}: {err}");
+        assert!(
+            err.contains("--global") && err.contains(what),
+            "{spec}: {err}"
+        );
+        assert!(stdout(&o).is_empty(), "{spec}: the guest must not run");
+    }
+}
