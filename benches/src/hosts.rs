@@ -81,6 +81,8 @@ pub(crate) struct Hosts {
     vasi_hello: InstancePre<State<vasi::WasiCtx>>,
     wasi_bench: InstancePre<State<WasiP1Ctx>>,
     wasi_hello: InstancePre<State<WasiP1Ctx>>,
+    /// The hello module with every import a trap stub.
+    bare_hello: InstancePre<()>,
 }
 
 impl Hosts {
@@ -91,7 +93,10 @@ impl Hosts {
         let hello = Module::from_file(engine, env!("HELLO_WASM"))?;
         let vasi = vasi_linker(engine)?;
         let wasi = wasmtime_wasi_linker(engine)?;
+        let mut bare = Linker::new(engine);
+        bare.define_unknown_imports_as_traps(&hello)?;
         Ok(Hosts {
+            bare_hello: bare.instantiate_pre(&hello)?,
             vasi_bench: vasi.instantiate_pre(&bench)?,
             vasi_hello: vasi.instantiate_pre(&hello)?,
             wasi_bench: wasi.instantiate_pre(&bench)?,
@@ -139,6 +144,15 @@ impl Hosts {
                 run(&self.vasi_hello, vasi_ctx(preopen(host, fx)?, &env, false)?)?;
             }
         }
+        Ok(())
+    }
+
+    /// wasmtime's own share of a hello instance: a `Store` without WASI
+    /// context, instantiation of the hello module (imports are trap stubs),
+    /// drop; `_start` is not run.
+    pub(crate) fn floor(&self) -> Result<()> {
+        let mut store = Store::new(self.bare_hello.module().engine(), ());
+        self.bare_hello.instantiate(&mut store)?;
         Ok(())
     }
 

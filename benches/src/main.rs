@@ -48,6 +48,9 @@ args_env hello instances.
 
   --quick    small N, 16 MiB bulk file, 100 instances: a smoke test
   --reps N   samples per cell (default 5; the median is reported)
+  --host H   measure only host H (repeatable): native, wasmtime-wasi,
+             vasi-hostdir, vasi-memfs; the other cells stay empty (for
+             profiling one host, e.g. under `perf record`)
 ";
 
 /// How many hello-world instances the `instances` row keeps alive.
@@ -72,6 +75,7 @@ fn main() -> Result<()> {
     let mut opts = Options {
         quick: false,
         reps: 5,
+        only: Vec::new(),
     };
     let mut benches = Vec::new();
     let mut instances = false;
@@ -80,6 +84,15 @@ fn main() -> Result<()> {
         match arg.as_str() {
             "--quick" => opts.quick = true,
             "--reps" => opts.reps = it.next().context("--reps N")?.parse()?,
+            "--host" => {
+                let name = it.next().context("--host NAME")?;
+                opts.only.push(match name.as_str() {
+                    "native" => Who::Native,
+                    _ => Who::Wasm(
+                        Host::from_name(name).with_context(|| format!("no host {name:?}"))?,
+                    ),
+                });
+            }
             "-h" | "--help" => {
                 print!("{USAGE}");
                 return Ok(());
@@ -104,6 +117,8 @@ fn main() -> Result<()> {
     let fx = Fixtures::create(chunks)?;
     let engine = wasmtime::Engine::default();
     let hosts = Hosts::new(&engine)?;
+    let quick = opts.quick;
+    let reps = opts.reps;
     let h = Harness {
         opts,
         fx: &fx,
@@ -115,8 +130,8 @@ fn main() -> Result<()> {
     writeln!(
         out,
         "Mode: {}, median of {} samples per cell (N calibrated to ~{} ms per sample).\n",
-        if opts.quick { "--quick" } else { "full" },
-        opts.reps,
+        if quick { "--quick" } else { "full" },
+        reps,
         h.target_time().as_millis()
     )?;
     let mut notes = Vec::new();
@@ -133,7 +148,7 @@ fn main() -> Result<()> {
         writeln!(out)?;
     }
     if instances {
-        writeln!(out, "{}", instances_table(opts.quick, &fx)?)?;
+        writeln!(out, "{}", instances_table(quick, &fx)?)?;
     }
     if !notes.is_empty() {
         writeln!(out, "Notes:")?;
@@ -153,10 +168,11 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-#[derive(Clone, Copy)]
 struct Options {
     quick: bool,
     reps: usize,
+    /// `--host`: only these columns (all when empty).
+    only: Vec<Who>,
 }
 
 struct Harness<'a> {
@@ -170,6 +186,8 @@ struct Harness<'a> {
 enum Who {
     Native,
     Wasm(Host),
+    /// wasmtime alone: `hello` without WASI (see [`Hosts::floor`]).
+    Floor,
 }
 
 impl Who {
@@ -177,6 +195,7 @@ impl Who {
         match self {
             Who::Native => "native",
             Who::Wasm(h) => h.name(),
+            Who::Floor => "wasmtime alone",
         }
     }
 }
@@ -198,6 +217,16 @@ impl Harness<'_> {
     fn once(&self, bench: Bench, who: Who, n: u64) -> Result<Run> {
         match (who, bench) {
             (Who::Native, _) => native::run(bench, n, self.fx),
+            (Who::Floor, _) => {
+                let start = Instant::now();
+                for _ in 0..n {
+                    self.hosts.floor()?;
+                }
+                Ok(Run {
+                    elapsed: start.elapsed(),
+                    check: n,
+                })
+            }
             (Who::Wasm(host), Bench::Hello) => {
                 let start = Instant::now();
                 for _ in 0..n {
@@ -277,22 +306,37 @@ impl Harness<'_> {
 
     /// Measures `bench` on every host and formats its table row.
     fn row(&self, bench: Bench, notes: &mut Vec<String>) -> Result<String> {
-        let native = if bench == Bench::Hello {
-            None
-        } else {
-            Some(self.measure(bench, Who::Native)?)
+        let cell = |who: Who| -> Result<Option<Cell>> {
+            let skip = (who == Who::Native && bench == Bench::Hello)
+                || !(self.opts.only.is_empty() || self.opts.only.contains(&who));
+            if skip {
+                Ok(None)
+            } else {
+                self.measure(bench, who).map(Some)
+            }
         };
-        let wasi = self.measure(bench, Who::Wasm(Host::WasmtimeWasi))?;
-        let hostdir = self.measure(bench, Who::Wasm(Host::VasiHostDir))?;
-        let memfs = self.measure(bench, Who::Wasm(Host::VasiMemFs))?;
+        let native = cell(Who::Native)?;
+        let wasi = cell(Who::Wasm(Host::WasmtimeWasi))?;
+        let hostdir = cell(Who::Wasm(Host::VasiHostDir))?;
+        let memfs = cell(Who::Wasm(Host::VasiMemFs))?;
+        if bench == Bench::Hello && [wasi, hostdir, memfs].iter().any(Option::is_some) {
+            let floor = self.measure(bench, Who::Floor)?;
+            notes.push(format!(
+                "hello: wasmtime's own share of an instance (Store + instantiate + drop of the \
+                 same module with every import a trap stub, no WASI context, no `_start`) is \
+                 {} ns: a floor under every host's hello instance.",
+                ns(floor.ns_per_op)
+            ));
+        }
 
-        if bench != Bench::Hello {
-            let reference = native.map_or(wasi.check_per_op, |c| c.check_per_op);
+        let reference = native.or(wasi).map(|c| c.check_per_op);
+        if let (Some(reference), false) = (reference, bench == Bench::Hello) {
             for (who, cell) in [
                 (Host::WasmtimeWasi, wasi),
                 (Host::VasiHostDir, hostdir),
                 (Host::VasiMemFs, memfs),
             ] {
+                let Some(cell) = cell else { continue };
                 if (cell.check_per_op - reference).abs() > 1e-6 * reference.abs().max(1.0) {
                     notes.push(format!(
                         "{}: {} did different work: check value {} per op, native {}",
@@ -314,11 +358,14 @@ impl Harness<'_> {
             ),
             Some(c) => ns(c.ns_per_op),
         };
-        let ratio = |c: Cell, r: Option<Cell>| match r {
-            None => "—".to_string(),
-            Some(r) => format!("{:.2}", c.ns_per_op / r.ns_per_op),
+        let ratio = |c: Option<Cell>, r: Option<Cell>| match (c, r) {
+            (Some(c), Some(r)) => format!("{:.2}", c.ns_per_op / r.ns_per_op),
+            _ => "—".to_string(),
         };
-        let verdict = |c: Cell, memfs: bool| {
+        let verdict = |c: Option<Cell>, memfs: bool| {
+            let Some(c) = c else {
+                return "—".to_string();
+            };
             let misses: Vec<String> = bench
                 .targets(memfs)
                 .iter()
@@ -334,12 +381,12 @@ impl Harness<'_> {
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             bench.label(),
             fmt(native),
-            fmt(Some(wasi)),
-            fmt(Some(hostdir)),
-            ratio(hostdir, Some(wasi)),
+            fmt(wasi),
+            fmt(hostdir),
+            ratio(hostdir, wasi),
             ratio(hostdir, native),
-            fmt(Some(memfs)),
-            ratio(memfs, Some(wasi)),
+            fmt(memfs),
+            ratio(memfs, wasi),
             ratio(memfs, native),
             verdict(hostdir, false),
             verdict(memfs, true),
@@ -347,11 +394,12 @@ impl Harness<'_> {
     }
 }
 
-/// `None` if `cell` meets `target`, else what was missed.
-fn miss(target: Target, cell: Cell, wasi: Cell, native: Option<Cell>) -> Option<String> {
+/// `None` if `cell` meets `target` (or its reference was not measured), else
+/// what was missed.
+fn miss(target: Target, cell: Cell, wasi: Option<Cell>, native: Option<Cell>) -> Option<String> {
     match target {
         Target::VsWasmtimeWasi(max) => {
-            let r = cell.ns_per_op / wasi.ns_per_op;
+            let r = cell.ns_per_op / wasi?.ns_per_op;
             (r > max).then(|| format!("{r:.2}× wasi > {max}"))
         }
         Target::VsNative(max) => {
