@@ -200,6 +200,28 @@ impl Who {
     }
 }
 
+/// The samples of one (benchmark, host).
+struct Plan {
+    who: Who,
+    /// Iterations per sample.
+    n: u64,
+    /// How many samples to take.
+    reps: usize,
+    samples: Vec<Duration>,
+    /// The check value per op of the calibration run.
+    check: f64,
+}
+
+/// The check value is per op, except for `clock` and `random` whose guest
+/// reports a flag: divide by `n` or by 1.
+fn check_divisor(bench: Bench, n: u64) -> f64 {
+    if matches!(bench, Bench::Clock | Bench::Random) {
+        1.0
+    } else {
+        n as f64
+    }
+}
+
 /// A cell of the table: the median and how it was obtained.
 #[derive(Clone, Copy)]
 struct Cell {
@@ -256,8 +278,10 @@ impl Harness<'_> {
         }
     }
 
-    /// Calibrates N, takes the samples, returns the median.
-    fn measure(&self, bench: Bench, who: Who) -> Result<Cell> {
+    /// Calibrates N for `bench` on `who`: a first run with a small N
+    /// estimates the cost of an op. The first run is kept as a sample when it
+    /// already took half the target time.
+    fn calibrate(&self, bench: Bench, who: Who) -> Result<Plan> {
         let target = self.target_time();
         let mut n = bench.first_n();
         let first = self
@@ -266,7 +290,7 @@ impl Harness<'_> {
         let per_op = first.elapsed.as_secs_f64() / n as f64;
         let mut samples = Vec::new();
         if first.elapsed >= target / 2 {
-            samples.push(first);
+            samples.push(first.elapsed);
         } else {
             n = ((target.as_secs_f64() / per_op).ceil() as u64).max(1);
         }
@@ -275,52 +299,83 @@ impl Harness<'_> {
         } else {
             self.opts.reps
         };
-        while samples.len() < reps {
-            samples.push(self.once(bench, who, n)?);
-        }
-        let mut ns: Vec<f64> = samples
-            .iter()
-            .map(|s| s.elapsed.as_nanos() as f64 / n as f64)
-            .collect();
-        ns.sort_by(f64::total_cmp);
-        let median = ns[ns.len() / 2];
-        eprintln!(
-            "{:>10} on {:<13}: {:>14.1} ns/op (N = {n}, {} samples, min {:.1}, max {:.1})",
-            bench.name(),
-            who.name(),
-            median,
-            ns.len(),
-            ns[0],
-            ns[ns.len() - 1]
-        );
-        let check = samples[0].check;
-        Ok(Cell {
-            ns_per_op: median,
-            check_per_op: if matches!(bench, Bench::Clock | Bench::Random) {
-                check as f64
-            } else {
-                check as f64 / n as f64
-            },
+        Ok(Plan {
+            who,
+            n,
+            reps,
+            samples,
+            check: first.check as f64 / check_divisor(bench, bench.first_n()),
         })
+    }
+
+    /// Measures `bench` on each of `whos`: calibrates each, then takes the
+    /// samples round-robin (one per host per round), so that drift in the
+    /// machine's speed spreads over every column alike; returns the medians.
+    fn measure(&self, bench: Bench, whos: &[Who]) -> Result<Vec<Cell>> {
+        let mut plans = Vec::new();
+        for &who in whos {
+            plans.push(self.calibrate(bench, who)?);
+        }
+        while plans.iter().any(|p| p.samples.len() < p.reps) {
+            for p in plans.iter_mut().filter(|p| p.samples.len() < p.reps) {
+                let run = self
+                    .once(bench, p.who, p.n)
+                    .with_context(|| format!("{} on {}", bench.name(), p.who.name()))?;
+                p.samples.push(run.elapsed);
+            }
+        }
+        Ok(plans
+            .into_iter()
+            .map(|p| {
+                let mut ns: Vec<f64> = p
+                    .samples
+                    .iter()
+                    .map(|d| d.as_nanos() as f64 / p.n as f64)
+                    .collect();
+                ns.sort_by(f64::total_cmp);
+                let median = ns[ns.len() / 2];
+                eprintln!(
+                    "{:>10} on {:<14}: {:>14.1} ns/op (N = {}, {} samples, min {:.1}, max {:.1})",
+                    bench.name(),
+                    p.who.name(),
+                    median,
+                    p.n,
+                    ns.len(),
+                    ns[0],
+                    ns[ns.len() - 1]
+                );
+                Cell {
+                    ns_per_op: median,
+                    check_per_op: p.check,
+                }
+            })
+            .collect())
     }
 
     /// Measures `bench` on every host and formats its table row.
     fn row(&self, bench: Bench, notes: &mut Vec<String>) -> Result<String> {
-        let cell = |who: Who| -> Result<Option<Cell>> {
-            let skip = (who == Who::Native && bench == Bench::Hello)
-                || !(self.opts.only.is_empty() || self.opts.only.contains(&who));
-            if skip {
-                Ok(None)
-            } else {
-                self.measure(bench, who).map(Some)
-            }
+        let columns = [
+            Who::Native,
+            Who::Wasm(Host::WasmtimeWasi),
+            Who::Wasm(Host::VasiHostDir),
+            Who::Wasm(Host::VasiMemFs),
+        ];
+        let wanted = |who: &Who| {
+            !(*who == Who::Native && bench == Bench::Hello)
+                && (self.opts.only.is_empty() || self.opts.only.contains(who))
         };
-        let native = cell(Who::Native)?;
-        let wasi = cell(Who::Wasm(Host::WasmtimeWasi))?;
-        let hostdir = cell(Who::Wasm(Host::VasiHostDir))?;
-        let memfs = cell(Who::Wasm(Host::VasiMemFs))?;
-        if bench == Bench::Hello && [wasi, hostdir, memfs].iter().any(Option::is_some) {
-            let floor = self.measure(bench, Who::Floor)?;
+        let mut whos: Vec<Who> = columns.into_iter().filter(wanted).collect();
+        let floor_wanted = bench == Bench::Hello && !whos.is_empty();
+        if floor_wanted {
+            whos.push(Who::Floor);
+        }
+        let cells = self.measure(bench, &whos)?;
+        let cell = |who: Who| whos.iter().position(|w| *w == who).map(|i| cells[i]);
+        let native = cell(Who::Native);
+        let wasi = cell(Who::Wasm(Host::WasmtimeWasi));
+        let hostdir = cell(Who::Wasm(Host::VasiHostDir));
+        let memfs = cell(Who::Wasm(Host::VasiMemFs));
+        if let Some(floor) = cell(Who::Floor) {
             notes.push(format!(
                 "hello: wasmtime's own share of an instance (Store + instantiate + drop of the \
                  same module with every import a trap stub, no WASI context, no `_start`) is \
@@ -359,7 +414,7 @@ impl Harness<'_> {
             Some(c) => ns(c.ns_per_op),
         };
         let ratio = |c: Option<Cell>, r: Option<Cell>| match (c, r) {
-            (Some(c), Some(r)) => format!("{:.2}", c.ns_per_op / r.ns_per_op),
+            (Some(c), Some(r)) => ratio_text(c.ns_per_op / r.ns_per_op),
             _ => "—".to_string(),
         };
         let verdict = |c: Option<Cell>, memfs: bool| {
@@ -509,6 +564,17 @@ fn child_instances(who: &str, count: usize, dir: &std::path::Path) -> Result<()>
     println!("{} {kb}", elapsed.as_nanos());
     drop(keep);
     Ok(())
+}
+
+/// A ratio with two decimals, or two significant digits when smaller than
+/// 0.1 (wasmtime-wasi's readdir makes ratios like 0.0015).
+fn ratio_text(r: f64) -> String {
+    if r >= 0.1 || r <= 0.0 || !r.is_finite() {
+        format!("{r:.2}")
+    } else {
+        let digits = (1.0 - r.log10().floor()) as usize;
+        format!("{r:.digits$}")
+    }
 }
 
 /// ns/op with thousands separators, or ms/s when that long.
