@@ -9,7 +9,7 @@ pub(crate) enum Bench {
     Random,
     /// `fd_write` of 16 bytes to stdout, which goes into a sink.
     Write16,
-    /// `fd_write` of 1 MiB to a file.
+    /// `fd_write` of 1 MiB extending a file (truncated every 256 MiB).
     Write1m,
     /// `fd_read` of 1 MiB from a file (the 256 MiB fixture).
     Read1m,

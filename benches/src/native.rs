@@ -62,8 +62,8 @@ fn write16(n: u64) -> Result<Run> {
     Ok(done(start, total))
 }
 
-/// 1 MiB `write`s to a new file in the fixtures directory, seeking back to 0
-/// every `chunks` MiB.
+/// 1 MiB `write`s to a new file in the fixtures directory, each extending it;
+/// truncated to 0 (and seeking back) every `chunks` MiB, like the guest.
 fn write1m(n: u64, fx: &Fixtures) -> Result<Run> {
     let data = vec![0xa5u8; MIB];
     let path = fx.path("out-native.bin");
@@ -72,6 +72,7 @@ fn write1m(n: u64, fx: &Fixtures) -> Result<Run> {
     let start = Instant::now();
     for i in 0..n {
         if i > 0 && i % fx.chunks == 0 {
+            f.set_len(0)?;
             f.seek(SeekFrom::Start(0))?;
         }
         total += f.write(&data)? as u64;

@@ -28,6 +28,7 @@ mod wasi {
         pub fn fd_write(fd: u32, iovs: *const Iovec, iovs_len: usize, nwritten: *mut usize) -> i32;
         pub fn fd_read(fd: u32, iovs: *const Iovec, iovs_len: usize, nread: *mut usize) -> i32;
         pub fn fd_seek(fd: u32, offset: i64, whence: u32, newoffset: *mut u64) -> i32;
+        pub fn fd_filestat_set_size(fd: u32, size: u64) -> i32;
         pub fn fd_close(fd: u32) -> i32;
         pub fn fd_readdir(fd: u32, buf: *mut u8, len: usize, cookie: u64, used: *mut usize) -> i32;
         pub fn path_open(
@@ -77,6 +78,7 @@ const RIGHT_FD_READ: u64 = 1 << 1;
 const RIGHT_FD_SEEK: u64 = 1 << 2;
 const RIGHT_FD_WRITE: u64 = 1 << 6;
 const RIGHT_FD_READDIR: u64 = 1 << 14;
+const RIGHT_FD_FILESTAT_SET_SIZE: u64 = 1 << 22;
 const WHENCE_SET: u32 = 0;
 const MIB: usize = 1 << 20;
 
@@ -185,12 +187,14 @@ fn write16(n: u64) {
     check(total);
 }
 
-/// `fd_write` of 1 MiB to a new file; after `chunks` writes the guest seeks
-/// back to 0 (one `fd_seek` per `chunks` writes) so the file never outgrows
-/// `chunks` MiB.
+/// `fd_write` of 1 MiB to a new file, each write extending it; after
+/// `chunks` writes the guest truncates the file to 0 and seeks back (one
+/// `fd_filestat_set_size` + `fd_seek` per `chunks` writes), so every write
+/// appends to a file of at most `chunks` MiB whatever N is.
 fn write1m(n: u64, chunks: u64) {
     let data = vec![0xa5u8; MIB];
-    let fd = path_open("out.bin", O_CREAT | O_TRUNC, RIGHT_FD_WRITE | RIGHT_FD_SEEK);
+    let rights = RIGHT_FD_WRITE | RIGHT_FD_SEEK | RIGHT_FD_FILESTAT_SET_SIZE;
+    let fd = path_open("out.bin", O_CREAT | O_TRUNC, rights);
     let iov = wasi::Iovec {
         buf: data.as_ptr(),
         len: data.len(),
@@ -201,7 +205,8 @@ fn write1m(n: u64, chunks: u64) {
     mark();
     for i in 0..n {
         if i > 0 && i % chunks == 0 {
-            // SAFETY: `pos` is a live u64.
+            // SAFETY: plain integers and a live u64.
+            ok(unsafe { wasi::fd_filestat_set_size(fd, 0) });
             ok(unsafe { wasi::fd_seek(fd, 0, WHENCE_SET, &mut pos) });
         }
         // SAFETY: `iov` points at `data`, alive for the loop.
