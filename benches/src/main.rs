@@ -18,14 +18,17 @@
 //! - N is calibrated: a first run with a small N estimates the cost of an op,
 //!   then N is chosen so a sample takes about 0.25 s (0.02 s with `--quick`).
 //!   Each cell is the median of `--reps` samples (5; 3 when one op takes over
-//!   a second, such as wasmtime-wasi's quadratic readdir scan).
+//!   a second, such as wasmtime-wasi's quadratic readdir scan), taken
+//!   round-robin across the hosts so drift in the machine's speed hits every
+//!   column alike.
 //! - `hello`: N whole instances in a row, each context (with the fixtures
 //!   preopened) + store + instantiate from the `InstancePre` + `_start` +
-//!   drop, timed together from the host.
+//!   drop, timed together from the host. Beside it, wasmtime alone: the same
+//!   module instantiated and dropped with trap stubs for imports.
 //! - `instances`: in a child process per host (peak RSS is process-wide),
 //!   1,000 hello instances in a row, all kept alive until the end; reports
 //!   the total time and the child's peak RSS (`VmHWM`) above a baseline child
-//!   that only compiled and linked the modules.
+//!   that only compiled and linked the modules (medians of three children).
 
 mod bench;
 mod fixtures;
