@@ -143,9 +143,9 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32, Failure> {
     })?;
     check_imports(&module, &wasm_name)?;
     let mut linker: Linker<State> = Linker::new(&engine);
-    vasi_wasmtime::add_to_linker(&mut linker, |s: &mut State| &mut s.wasi)
+    vasi_wasmtime::add_to_linker_for(&mut linker, &module, |s: &mut State| &mut s.wasi)
         .map_err(|e| cannot(one_line(&e)))?;
-    vasi_globals::wasmtime::add_to_linker(&mut linker, |s: &mut State| &s.globals)
+    vasi_globals::wasmtime::add_to_linker_for(&mut linker, &module, |s: &mut State| &s.globals)
         .map_err(|e| cannot(one_line(&e)))?;
 
     let interrupt = args.timeout.map(|_| ctx.interrupt_handle());

@@ -2,9 +2,9 @@
 //! `wasmtime`).
 
 use crate::{abi, Globals};
-use ::wasmtime::{Caller, Extern, Linker};
+use ::wasmtime::{Caller, Linker, Module};
 use vasi::GuestMemory;
-use vasi_wasmtime::GuestTrap;
+use vasi_wasmtime::{GuestTrap, MemoryLookup};
 
 /// The trap's `call` for `get`.
 const GET: &str = "vasi_globals_v1::get";
@@ -24,6 +24,28 @@ pub fn add_to_linker<T: 'static>(
     linker: &mut Linker<T>,
     get: impl Fn(&mut T) -> &Globals + Send + Sync + Copy + 'static,
 ) -> ::wasmtime::Result<()> {
+    add_with(linker, MemoryLookup::by_name(), get)
+}
+
+/// Like [`add_to_linker`], for a linker that instantiates `module`: `get`
+/// finds the memory of `module`'s instances by export index instead of by
+/// name (see `vasi_wasmtime::add_to_linker_for`).
+///
+/// # Errors
+/// As [`add_to_linker`].
+pub fn add_to_linker_for<T: 'static>(
+    linker: &mut Linker<T>,
+    module: &Module,
+    get: impl Fn(&mut T) -> &Globals + Send + Sync + Copy + 'static,
+) -> ::wasmtime::Result<()> {
+    add_with(linker, MemoryLookup::for_module(module), get)
+}
+
+fn add_with<T: 'static>(
+    linker: &mut Linker<T>,
+    lookup: MemoryLookup,
+    get: impl Fn(&mut T) -> &Globals + Send + Sync + Copy + 'static,
+) -> ::wasmtime::Result<()> {
     linker.func_wrap(
         abi::MODULE,
         "get",
@@ -32,10 +54,7 @@ pub fn add_to_linker<T: 'static>(
               name_len: i32,
               value_out: i32|
               -> ::wasmtime::Result<i32> {
-            let Some(Extern::Memory(memory)) = caller.get_export("memory") else {
-                return Err(no_memory());
-            };
-            let (bytes, data) = memory.data_and_store_mut(&mut caller);
+            let (bytes, data) = lookup.memory(&mut caller, GET)?;
             let mut mem = GuestMemory::new(bytes);
             abi::get(
                 get(data),
@@ -58,12 +77,4 @@ pub fn add_to_linker<T: 'static>(
         move |mut caller: Caller<'_, T>| -> i64 { abi::generation(get(caller.data_mut())) as i64 },
     )?;
     Ok(())
-}
-
-#[cold]
-fn no_memory() -> ::wasmtime::Error {
-    ::wasmtime::Error::new(GuestTrap {
-        call: GET,
-        message: "the guest exports no memory named `memory`".into(),
-    })
 }

@@ -2,5 +2,6 @@
 //! runtime, on a host directory and on an in-memory filesystem.
 
 mod harness;
+mod memory_lookup;
 mod p1;
 mod readme;
