@@ -560,17 +560,46 @@ impl FileNode {
     fn resize(&self, data: &mut Vec<u8>, len: u64) -> Result<(), Errno> {
         let old = data.len() as u64;
         if len > old {
-            let grow = len - old;
-            self.quota.reserve(grow)?;
-            if data.try_reserve(grow as usize).is_err() {
-                self.quota.release(grow);
-                return Err(Errno::Nospc);
-            }
+            self.grow(data, len - old)?;
             data.resize(len as usize, 0);
         } else {
             data.truncate(len as usize);
             self.quota.release(old - len);
+            // Give memory back too, or a truncated file would keep holding
+            // what the quota now counts as free.
+            if data.capacity() / 4 > data.len() {
+                data.shrink_to(data.len().saturating_mul(2));
+            }
         }
+        Ok(())
+    }
+
+    /// Charges the quota for `by` more bytes and makes room for them.
+    fn grow(&self, data: &mut Vec<u8>, by: u64) -> Result<(), Errno> {
+        self.quota.reserve(by)?;
+        if data.try_reserve(by as usize).is_err() {
+            self.quota.release(by);
+            return Err(Errno::Nospc);
+        }
+        Ok(())
+    }
+
+    /// Writes `buf` at `offset`: overwrites what is there and appends the
+    /// rest, zero-filling only a gap before `offset` (new bytes are written
+    /// once, not zeroed first).
+    fn write_into(&self, data: &mut Vec<u8>, buf: &[u8], offset: u64) -> Result<(), Errno> {
+        let end = offset + buf.len() as u64;
+        let old = data.len() as u64;
+        if end > old {
+            self.grow(data, end - old)?;
+            if offset > old {
+                data.resize(offset as usize, 0);
+            }
+        }
+        let at = offset as usize;
+        let overlap = data.len().saturating_sub(at).min(buf.len());
+        data[at..at + overlap].copy_from_slice(&buf[..overlap]);
+        data.extend_from_slice(&buf[overlap..]);
         Ok(())
     }
 }
@@ -914,10 +943,7 @@ impl File for MemFile {
             return Err(Errno::Fbig);
         }
         let mut data = self.node.data.write().map_err(|_| Errno::Io)?;
-        if end as usize > data.len() {
-            self.node.resize(&mut data, end)?;
-        }
-        data[offset as usize..end as usize].copy_from_slice(buf);
+        self.node.write_into(&mut data, buf, offset)?;
         drop(data);
         self.node.touch_mtime();
         Ok(buf.len())
@@ -927,8 +953,7 @@ impl File for MemFile {
         let mut data = self.node.data.write().map_err(|_| Errno::Io)?;
         let start = data.len() as u64;
         let end = start + buf.len() as u64;
-        self.node.resize(&mut data, end)?;
-        data[start as usize..].copy_from_slice(buf);
+        self.node.write_into(&mut data, buf, start)?;
         drop(data);
         self.node.touch_mtime();
         Ok((buf.len(), end))
@@ -954,5 +979,57 @@ impl File for MemFile {
             .times
             .set(atime, mtime, self.node.quota.now());
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(fs: &MemFs) -> Box<dyn File> {
+        let opts = OpenOptions {
+            read: true,
+            write: true,
+            create: true,
+            ..OpenOptions::default()
+        };
+        match fs.root().open("f", &opts).unwrap() {
+            Node::File(f) => f,
+            Node::Dir(_) => panic!("a directory"),
+        }
+    }
+
+    #[test]
+    fn writes_overwrite_extend_and_zero_fill_gaps() {
+        let fs = MemFs::with_quota(100);
+        let f = file(&fs);
+        assert_eq!(f.write_at(b"hello", 0), Ok(5));
+        assert_eq!(f.write_at(b"ELLO, world", 1), Ok(11));
+        assert_eq!(fs.read("f").unwrap(), b"hELLO, world");
+        assert_eq!(f.write_at(b"!", 14), Ok(1));
+        assert_eq!(fs.read("f").unwrap(), b"hELLO, world\0\0!");
+        assert_eq!(f.append(b"ab"), Ok((2, 17)));
+        assert_eq!(fs.used_bytes(), 17);
+        // Past the quota: nothing changes.
+        assert_eq!(f.write_at(&[1; 91], 10), Err(Errno::Nospc));
+        assert_eq!(fs.read("f").unwrap(), b"hELLO, world\0\0!ab");
+        assert_eq!(fs.used_bytes(), 17);
+    }
+
+    #[test]
+    fn truncating_gives_memory_back() {
+        let fs = MemFs::new();
+        let f = file(&fs);
+        f.write_at(&vec![7u8; 1 << 20], 0).unwrap();
+        f.set_len(10).unwrap();
+        assert_eq!(fs.used_bytes(), 10);
+        let NodeRef::File(node) = lock(&fs.inner.tree).lookup(ROOT_INO, "f").unwrap() else {
+            panic!("not a file");
+        };
+        let capacity = node.data.read().unwrap().capacity();
+        assert!(
+            capacity < 1024,
+            "a 10-byte file still holds {capacity} bytes"
+        );
     }
 }
