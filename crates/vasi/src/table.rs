@@ -34,6 +34,10 @@ pub(crate) struct OpenFile {
     pub(crate) flags: u16,
     pub(crate) rights_base: u64,
     pub(crate) rights_inheriting: u64,
+    /// Set when the backend did not check that this is not a directory
+    /// ([`Dir::open_unchecked`]): the rights a directory opened there would
+    /// inherit. [`Table::get_settled`] finds out.
+    pub(crate) unchecked: Option<u64>,
 }
 
 /// A directory with the state of one open.
@@ -94,6 +98,33 @@ impl Table {
     }
 
     /// The descriptor behind `fd`, shared.
+    /// As [`get`](Self::get), with a file opened unchecked turned into the
+    /// directory it is, if it is one (for the calls that treat them apart).
+    pub(crate) fn get_settled(&mut self, fd: u32) -> Result<&mut Descriptor, Errno> {
+        let d = self.get(fd)?;
+        let promoted = match d {
+            Descriptor::File(f) => match f.unchecked {
+                Some(inheriting) => {
+                    let dir = f.file.as_dir()?;
+                    f.unchecked = None;
+                    dir.map(|dir| (dir, inheriting))
+                }
+                None => None,
+            },
+            _ => None,
+        };
+        if let Some((dir, inheriting)) = promoted {
+            *d = Descriptor::Dir(OpenDir {
+                dir,
+                preopen: None,
+                cursor: None,
+                rights_base: crate::p1::abi::rights::DIRECTORY & inheriting,
+                rights_inheriting: inheriting,
+            });
+        }
+        Ok(d)
+    }
+
     pub(crate) fn get_ref(&self, fd: u32) -> Option<&Descriptor> {
         self.slots.get(fd as usize).and_then(Option::as_ref)
     }

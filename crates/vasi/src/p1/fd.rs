@@ -9,7 +9,7 @@ use std::io::{self, Read};
 /// The open regular file behind `fd`: `EBADF` for a closed fd or a directory,
 /// `ESPIPE` for a stream (stdio), which cannot be positioned.
 fn seekable(ctx: &mut WasiCtx, fd: u32) -> Result<&mut OpenFile, Error> {
-    match ctx.table.get(fd)? {
+    match ctx.table.get_settled(fd)? {
         Descriptor::File(f) => Ok(f),
         Descriptor::Reader(..)
         | Descriptor::Writer(..)
@@ -110,6 +110,8 @@ fn read_file_at(
         let dst = mem.slice_mut(buf, room)?;
         let n = match f.file.read_at(dst, offset + total as u64) {
             Ok(n) => n,
+            // A directory opened unchecked: as for any directory fd.
+            Err(Errno::Isdir) if total == 0 && f.unchecked.is_some() => return Err(Error::badf()),
             Err(e) if total == 0 => return Err(e.into()),
             Err(_) => break,
         };
@@ -303,7 +305,7 @@ pub fn fd_close(ctx: &mut WasiCtx, _mem: &mut GuestMemory<'_>, fd: u32) -> Resul
 ///
 /// This corresponds to `fd_sync` in `wasi_snapshot_preview1`.
 pub fn fd_sync(ctx: &mut WasiCtx, _mem: &mut GuestMemory<'_>, fd: u32) -> Result<(), Error> {
-    match ctx.table.get(fd)? {
+    match ctx.table.get_settled(fd)? {
         Descriptor::File(f) => f.file.sync()?,
         Descriptor::Dir(d) => d.dir.sync()?,
         Descriptor::Reader(..)
@@ -318,7 +320,7 @@ pub fn fd_sync(ctx: &mut WasiCtx, _mem: &mut GuestMemory<'_>, fd: u32) -> Result
 ///
 /// This corresponds to `fd_datasync` in `wasi_snapshot_preview1`.
 pub fn fd_datasync(ctx: &mut WasiCtx, _mem: &mut GuestMemory<'_>, fd: u32) -> Result<(), Error> {
-    match ctx.table.get(fd)? {
+    match ctx.table.get_settled(fd)? {
         Descriptor::File(f) => f.file.datasync()?,
         Descriptor::Dir(d) => d.dir.sync()?,
         Descriptor::Reader(..)
@@ -338,7 +340,7 @@ pub fn fd_fdstat_get(
     fd: u32,
     stat: u32,
 ) -> Result<(), Error> {
-    let bytes = match ctx.table.get(fd)? {
+    let bytes = match ctx.table.get_settled(fd)? {
         Descriptor::File(f) => abi::fdstat(
             filetype::REGULAR_FILE,
             f.flags,
@@ -371,7 +373,7 @@ pub fn fd_fdstat_set_flags(
     fd: u32,
     flags: u32,
 ) -> Result<(), Error> {
-    let desc = ctx.table.get(fd)?;
+    let desc = ctx.table.get_settled(fd)?;
     let flags = u16::try_from(flags).map_err(|_| Error::inval())?;
     if flags & !fdflags::ALL != 0 {
         return Err(Error::inval());
@@ -409,7 +411,7 @@ pub fn fd_fdstat_set_rights(
     base: u64,
     inheriting: u64,
 ) -> Result<(), Error> {
-    let (cur_base, cur_inh) = match ctx.table.get(fd)? {
+    let (cur_base, cur_inh) = match ctx.table.get_settled(fd)? {
         Descriptor::File(f) => {
             if base & !f.rights_base != 0 || inheriting & !f.rights_inheriting != 0 {
                 return Err(Errno::Notcapable.into());
@@ -461,7 +463,7 @@ pub fn fd_filestat_get(
     fd: u32,
     buf: u32,
 ) -> Result<(), Error> {
-    let stat = match ctx.table.get(fd)? {
+    let stat = match ctx.table.get_settled(fd)? {
         Descriptor::File(f) => f.file.stat()?,
         Descriptor::Dir(d) => d.dir.stat()?,
         Descriptor::Reader(_, t) | Descriptor::Writer(_, t) => stream_stat(*t),
@@ -482,7 +484,7 @@ pub fn fd_filestat_set_size(
     fd: u32,
     size: u64,
 ) -> Result<(), Error> {
-    match ctx.table.get(fd)? {
+    match ctx.table.get_settled(fd)? {
         Descriptor::File(f) if f.write => {
             require(f.rights_base, rights::FD_FILESTAT_SET_SIZE)?;
             Ok(f.file.set_len(size)?)
@@ -526,7 +528,7 @@ pub fn fd_filestat_set_times(
     mtim: u64,
     flags: u32,
 ) -> Result<(), Error> {
-    let desc = ctx.table.get(fd)?;
+    let desc = ctx.table.get_settled(fd)?;
     let (a, m) = set_times(atim, mtim, flags)?;
     match desc {
         Descriptor::File(f) => {
@@ -555,7 +557,7 @@ pub fn fd_prestat_get(
     fd: u32,
     buf: u32,
 ) -> Result<(), Error> {
-    match ctx.table.get(fd)? {
+    match ctx.table.get_settled(fd)? {
         Descriptor::Dir(d) => match &d.preopen {
             Some(name) => mem.write_struct(buf, 4, &abi::prestat_dir(name.len() as u32)),
             None => Err(Error::badf()),
@@ -575,7 +577,7 @@ pub fn fd_prestat_dir_name(
     path: u32,
     path_len: u32,
 ) -> Result<(), Error> {
-    match ctx.table.get(fd)? {
+    match ctx.table.get_settled(fd)? {
         Descriptor::Dir(d) => match &d.preopen {
             Some(name) => {
                 if (path_len as usize) < name.len() {
@@ -612,7 +614,7 @@ pub fn fd_readdir(
     cookie: u64,
     bufused: u32,
 ) -> Result<(), Error> {
-    let od = match ctx.table.get(fd)? {
+    let od = match ctx.table.get_settled(fd)? {
         Descriptor::Dir(d) => d,
         _ => return Err(Errno::Notdir.into()),
     };

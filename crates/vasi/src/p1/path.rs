@@ -18,7 +18,7 @@ fn dir_fd(ctx: &mut WasiCtx, fd: u32, right: u64) -> Result<Arc<dyn Dir>, Error>
 
 /// As [`dir_fd`], with the rights new descriptors opened from it may have.
 fn dir_fd_rights(ctx: &mut WasiCtx, fd: u32, right: u64) -> Result<(Arc<dyn Dir>, u64), Error> {
-    match ctx.table.get(fd)? {
+    match ctx.table.get_settled(fd)? {
         Descriptor::Dir(d) => {
             if d.rights_base & right != right {
                 return Err(Errno::Notcapable.into());
@@ -305,7 +305,12 @@ pub fn path_open(
             truncate: trunc,
             directory: directory || r.trailing_slash,
         };
-        match r.dir.open(name, &opts) {
+        let opened = if opts.directory {
+            r.dir.open(name, &opts)
+        } else {
+            r.dir.open_unchecked(name, &opts)
+        };
+        match opened {
             Ok(node) => break node,
             Err(Errno::Loop) if follow || r.trailing_slash => {
                 let target = r.dir.read_link(name)?;
@@ -328,6 +333,7 @@ pub fn path_open(
                 flags: fd_flags,
                 rights_base,
                 rights_inheriting: rights_base,
+                unchecked: (!directory && !write && !trunc && !creat).then_some(inheriting),
             })
         }
         Node::Dir(dir) => {

@@ -219,7 +219,7 @@ fn clock_wait_at(ctx: &WasiCtx, sub: &[u8; 48], waited: u64) -> Result<bool, Err
 
 /// Whether `fd` is ready for `kind`; for reads of a file, the bytes left.
 fn fd_ready(ctx: &mut WasiCtx, fd: u32, kind: u8) -> Result<u64, Errno> {
-    match (ctx.table.get(fd)?, kind) {
+    match (ctx.table.get_settled(fd)?, kind) {
         (Descriptor::File(f), eventtype::FD_READ) => {
             Ok(f.file.stat()?.size.saturating_sub(f.position))
         }

@@ -144,6 +144,10 @@ impl Dir for HostDir {
             .follow(FollowSymlinks::No)
             .maybe_dir(true);
         let file = self.dir.open_with(name, &o).map_err(errno)?;
+        if write && !options.directory {
+            // The kernel refuses to open a directory for writing (EISDIR).
+            return Ok(Node::File(Box::new(HostFile { file })));
+        }
         let md = file.metadata().map_err(errno)?;
         if md.is_dir() {
             if write {
@@ -156,6 +160,24 @@ impl Dir for HostDir {
         if options.directory {
             return Err(Errno::Notdir);
         }
+        Ok(Node::File(Box::new(HostFile { file })))
+    }
+
+    /// A read-only open without `directory` skips the `stat` that tells a
+    /// directory from a file (one system call less per open); the core asks
+    /// [`File::as_dir`] when it matters.
+    fn open_unchecked(&self, name: &str, options: &OpenOptions) -> Result<Node, Errno> {
+        if options.directory
+            || options.write
+            || options.create
+            || options.create_new
+            || options.truncate
+        {
+            return self.open(name, options);
+        }
+        let mut o = cap_std::fs::OpenOptions::new();
+        o.read(true).follow(FollowSymlinks::No).maybe_dir(true);
+        let file = self.dir.open_with(name, &o).map_err(errno)?;
         Ok(Node::File(Box::new(HostFile { file })))
     }
 
@@ -309,6 +331,17 @@ fn retry<T>(mut f: impl FnMut() -> io::Result<T>) -> Result<T, Errno> {
 }
 
 impl File for HostFile {
+    fn as_dir(&self) -> Result<Option<Arc<dyn Dir>>, Errno> {
+        let md = self.file.metadata().map_err(errno)?;
+        if !md.is_dir() {
+            return Ok(None);
+        }
+        let dup = self.file.try_clone().map_err(errno)?;
+        Ok(Some(Arc::new(HostDir {
+            dir: CapDir::from_std_file(dup.into_std()),
+        })))
+    }
+
     fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize, Errno> {
         retry(|| self.file.read_at(buf, offset))
     }

@@ -227,6 +227,15 @@ pub trait Dir: Send + Sync + 'static {
     /// - `ENOSPC`, `EROFS`, `EACCES`: as the backend sees fit.
     fn open(&self, name: &str, options: &OpenOptions) -> Result<Node, Errno>;
 
+    /// As [`open`](Dir::open), except that the backend may return
+    /// [`Node::File`] for `name` without checking that it is not a directory
+    /// (a host backend saves a `stat` per open this way). The core asks
+    /// [`File::as_dir`] later, when the difference matters. Called by the core
+    /// only for opens without `directory`; the default is `open`.
+    fn open_unchecked(&self, name: &str, options: &OpenOptions) -> Result<Node, Errno> {
+        self.open(name, options)
+    }
+
     /// Metadata of `name`, not following a symlink (`lstat`).
     ///
     /// # Errors
@@ -357,6 +366,13 @@ pub trait Dir: Send + Sync + 'static {
 /// The core owns the cursor and the append flag of each open descriptor, so a file
 /// handle only reads and writes at explicit offsets.
 pub trait File: Send + Sync + 'static {
+    /// For a handle [`Dir::open_unchecked`] returned: the directory it names,
+    /// if it names one. The default, for backends that always check, is
+    /// `Ok(None)`.
+    fn as_dir(&self) -> Result<Option<Arc<dyn Dir>>, Errno> {
+        Ok(None)
+    }
+
     /// Reads at `offset` into `buf`; returns the number of bytes read (`0` at or
     /// past the end).
     fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize, Errno>;

@@ -1,10 +1,64 @@
 //! fd_advise, fd_allocate, fd_sync, fd_datasync, fd_renumber, sched_yield and
-//! proc_raise.
+//! proc_raise; and a directory opened without `O_DIRECTORY` (as `open(dir,
+//! O_RDONLY)` does) behaves as a directory fd in every call.
 //!
 //! Host contract: args `["p1_fd_misc"]`, an empty `/sandbox`, no `proc_raise`
 //! handler; stdout and stderr empty; exit code 0.
 
-use test_programs::{assert_errno, assert_ok, raw, EBADF, EINVAL, ENOSYS, ESPIPE};
+use test_programs::{
+    assert_errno, assert_ok, fd_fdstat_get, fd_read, path_open, raw, read_dir_raw, sandbox_fd,
+    EBADF, EINVAL, ENOSYS, ESPIPE, FILETYPE_DIRECTORY, RIGHTS_ALL, RIGHTS_FD_WRITE,
+};
+
+/// What `open(name, O_RDONLY)` asks for: every right but writing ones.
+const READ_ONLY: i64 = RIGHTS_ALL & !(RIGHTS_FD_WRITE | (1 << 8) | (1 << 22) | (1 << 0));
+
+/// Opens `name` in the sandbox for reading, without `O_DIRECTORY`.
+fn open_plain(name: &[u8]) -> i32 {
+    path_open(sandbox_fd(), 0, name, 0, READ_ONLY, RIGHTS_ALL, 0).expect("path_open")
+}
+
+/// A directory opened as if it might be a file is still a directory.
+fn a_directory_opened_plainly() {
+    std::fs::create_dir("/sandbox/d").expect("mkdir");
+    std::fs::write("/sandbox/d/inner", b"inside").expect("write inner");
+    // Read first: EBADF, as on any directory fd.
+    let fd = open_plain(b"d");
+    assert_errno!(fd_read(fd, &mut [0u8; 8]), EBADF);
+    assert_eq!(fd_fdstat_get(fd).unwrap().filetype, FILETYPE_DIRECTORY);
+    // SAFETY: no pointers.
+    assert_ok!(unsafe { raw::fd_close(fd) });
+    // Each of these, as the first call on a fresh fd, sees a directory.
+    let fd = open_plain(b"d");
+    assert_eq!(fd_fdstat_get(fd).unwrap().filetype, FILETYPE_DIRECTORY);
+    // SAFETY: no pointers.
+    assert_ok!(unsafe { raw::fd_close(fd) });
+    let fd = open_plain(b"d");
+    let names: Vec<Vec<u8>> = read_dir_raw(fd, 256)
+        .expect("fd_readdir")
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert!(names.contains(&b"inner".to_vec()), "{names:?}");
+    // SAFETY: no pointers.
+    assert_ok!(unsafe { raw::fd_close(fd) });
+    let fd = open_plain(b"d");
+    let inner = path_open(fd, 0, b"inner", 0, READ_ONLY, RIGHTS_ALL, 0).expect("open inner");
+    let mut buf = [0u8; 6];
+    assert_eq!(fd_read(inner, &mut buf), Ok(6));
+    assert_eq!(&buf, b"inside");
+    // SAFETY: no pointers.
+    unsafe {
+        assert_ok!(raw::fd_close(inner));
+        assert_ok!(raw::fd_close(fd));
+    }
+    // A plain file opened the same way is a file.
+    let fd = open_plain(b"d/inner");
+    assert_ne!(fd_fdstat_get(fd).unwrap().filetype, FILETYPE_DIRECTORY);
+    assert_eq!(fd_read(fd, &mut buf), Ok(6));
+    // SAFETY: no pointers.
+    assert_ok!(unsafe { raw::fd_close(fd) });
+}
 
 fn main() {
     let f = std::fs::File::create("/sandbox/f").expect("create");
@@ -56,4 +110,5 @@ fn main() {
         assert_errno!(raw::proc_raise(15), ENOSYS);
         assert_errno!(raw::proc_raise(0), EINVAL);
     }
+    a_directory_opened_plainly();
 }
