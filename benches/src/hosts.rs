@@ -91,14 +91,13 @@ impl Hosts {
     pub(crate) fn new(engine: &Engine) -> Result<Hosts> {
         let bench = Module::from_file(engine, env!("BENCH_WASM"))?;
         let hello = Module::from_file(engine, env!("HELLO_WASM"))?;
-        let vasi = vasi_linker(engine)?;
         let wasi = wasmtime_wasi_linker(engine)?;
         let mut bare = Linker::new(engine);
         bare.define_unknown_imports_as_traps(&hello)?;
         Ok(Hosts {
             bare_hello: bare.instantiate_pre(&hello)?,
-            vasi_bench: vasi.instantiate_pre(&bench)?,
-            vasi_hello: vasi.instantiate_pre(&hello)?,
+            vasi_bench: vasi_linker(engine, &bench)?.instantiate_pre(&bench)?,
+            vasi_hello: vasi_linker(engine, &hello)?.instantiate_pre(&hello)?,
             wasi_bench: wasi.instantiate_pre(&bench)?,
             wasi_hello: wasi.instantiate_pre(&hello)?,
         })
@@ -248,9 +247,13 @@ fn add_bench_imports<W: 'static>(linker: &mut Linker<State<W>>) -> Result<()> {
     Ok(())
 }
 
-fn vasi_linker(engine: &Engine) -> Result<Linker<State<vasi::WasiCtx>>> {
+/// vasi's linker for `module`: its hostcalls find `module`'s memory by export
+/// index (`add_to_linker_for`), as an embedder that knows its module does.
+fn vasi_linker(engine: &Engine, module: &Module) -> Result<Linker<State<vasi::WasiCtx>>> {
     let mut linker = Linker::new(engine);
-    vasi_wasmtime::add_to_linker(&mut linker, |s: &mut State<vasi::WasiCtx>| &mut s.wasi)?;
+    vasi_wasmtime::add_to_linker_for(&mut linker, module, |s: &mut State<vasi::WasiCtx>| {
+        &mut s.wasi
+    })?;
     add_bench_imports(&mut linker)?;
     Ok(linker)
 }
@@ -266,6 +269,9 @@ fn wasmtime_wasi_linker(engine: &Engine) -> Result<Linker<State<WasiP1Ctx>>> {
 /// guest's panic message shows), `dir` preopened at [`GUEST_DIR`].
 fn vasi_ctx(dir: Arc<dyn Dir>, env: &GuestEnv, stderr: bool) -> Result<vasi::WasiCtx> {
     let mut b = vasi::WasiCtxBuilder::new();
+    // One store per instance, as everywhere here: let the binding remember
+    // the guest's memory.
+    b.single_instance();
     b.args(env.args.iter().cloned());
     for (k, v) in &env.env {
         b.env(k.clone(), v.clone());

@@ -300,6 +300,8 @@ fn timeout_failure(args: &RunArgs) -> Failure {
 
 fn build_ctx(args: &RunArgs) -> Result<WasiCtx, Failure> {
     let mut b = WasiCtxBuilder::new();
+    // One store, one instance: the binding may remember the guest's memory.
+    b.single_instance();
     // One virtual timeline for the guest's clocks and its in-memory files.
     let clock = args
         .deterministic

@@ -38,7 +38,7 @@
 
 use std::fmt;
 use vasi::{GuestMemory, WasiCtx};
-use wasmtime::{Caller, Extern, Linker, Module, ModuleExport};
+use wasmtime::{Caller, Extern, Linker, Memory, Module, ModuleExport};
 
 /// The guest broke the preview1 ABI in `call` (for example, passed an
 /// out-of-bounds or misaligned pointer) and was stopped.
@@ -110,7 +110,7 @@ fn add_with<T: 'static>(
                 vasi::p1::MODULE,
                 stringify!($name),
                 move |mut caller: Caller<'_, T>, $($arg: $ty),*| -> wasmtime::Result<i32> {
-                    let (mem, data) = lookup.memory(&mut caller, stringify!($name))?;
+                    let (mem, data) = lookup.ctx_memory(&mut caller, get, stringify!($name))?;
                     let mut mem = GuestMemory::new(mem);
                     errno(stringify!($name), vasi::p1::dispatch::$name(get(data), &mut mem, $($arg),*))
                 },
@@ -122,7 +122,7 @@ fn add_with<T: 'static>(
         vasi::p1::MODULE,
         "proc_exit",
         move |mut caller: Caller<'_, T>, code: i32| -> wasmtime::Result<()> {
-            let (mem, data) = lookup.memory(&mut caller, "proc_exit")?;
+            let (mem, data) = lookup.ctx_memory(&mut caller, get, "proc_exit")?;
             let mut mem = GuestMemory::new(mem);
             errno(
                 "proc_exit",
@@ -173,6 +173,36 @@ impl MemoryLookup {
         caller: &'a mut Caller<'_, T>,
         call: &'static str,
     ) -> wasmtime::Result<(&'a mut [u8], &'a mut T)> {
+        Ok(self.find(caller, call)?.data_and_store_mut(caller))
+    }
+
+    /// As [`memory`](Self::memory), remembering the memory in the context
+    /// when it was built with `WasiCtxBuilder::single_instance`.
+    #[inline]
+    fn ctx_memory<'a, T: 'static>(
+        &self,
+        caller: &'a mut Caller<'_, T>,
+        get: impl Fn(&mut T) -> &mut WasiCtx,
+        call: &'static str,
+    ) -> wasmtime::Result<(&'a mut [u8], &'a mut T)> {
+        let ctx = get(caller.data_mut());
+        if let Some(m) = ctx
+            .binding_cache()
+            .and_then(|c| c.downcast_ref::<Memory>())
+            .copied()
+        {
+            return Ok(m.data_and_store_mut(caller));
+        }
+        let m = self.find(caller, call)?;
+        get(caller.data_mut()).set_binding_cache(Box::new(m));
+        Ok(m.data_and_store_mut(caller))
+    }
+
+    fn find<T: 'static>(
+        &self,
+        caller: &mut Caller<'_, T>,
+        call: &'static str,
+    ) -> wasmtime::Result<Memory> {
         let found = match &self.export {
             // `None` when the caller is an instance of another module.
             Some(export) => match caller.get_module_export(export) {
@@ -182,7 +212,7 @@ impl MemoryLookup {
             None => caller.get_export("memory"),
         };
         match found {
-            Some(Extern::Memory(m)) => Ok(m.data_and_store_mut(caller)),
+            Some(Extern::Memory(m)) => Ok(m),
             _ => Err(no_memory(call)),
         }
     }

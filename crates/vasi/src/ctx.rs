@@ -31,6 +31,9 @@ pub struct WasiCtx {
     pub(crate) hooks: Vec<Box<dyn Hook>>,
     pub(crate) interrupt: InterruptHandle,
     pub(crate) stop_at_fd_limit: bool,
+    /// Set by [`WasiCtxBuilder::single_instance`]: bindings may cache.
+    single_instance: bool,
+    binding_cache: Option<Box<dyn std::any::Any + Send>>,
 }
 
 /// What the embedder does when a guest calls `proc_raise` (see
@@ -50,6 +53,23 @@ impl WasiCtx {
     pub fn interrupt_handle(&self) -> InterruptHandle {
         self.interrupt.arm();
         self.interrupt.clone()
+    }
+
+    /// What a runtime binding remembered about the instance this context
+    /// serves (see [`WasiCtxBuilder::single_instance`]); `None` until
+    /// [`set_binding_cache`](Self::set_binding_cache).
+    #[inline]
+    pub fn binding_cache(&self) -> Option<&(dyn std::any::Any + Send)> {
+        self.binding_cache.as_deref()
+    }
+
+    /// Lets a runtime binding remember `value` for the next hostcalls; ignored
+    /// unless the context was built with
+    /// [`single_instance`](WasiCtxBuilder::single_instance).
+    pub fn set_binding_cache(&mut self, value: Box<dyn std::any::Any + Send>) {
+        if self.single_instance {
+            self.binding_cache = Some(value);
+        }
     }
 
     /// The guest path of `fd` if it is a preopened directory.
@@ -180,6 +200,7 @@ pub struct WasiCtxBuilder {
     max_open: u32,
     stop_at_fd_limit: bool,
     hooks: Vec<Box<dyn Hook>>,
+    single_instance: bool,
 }
 
 impl Default for WasiCtxBuilder {
@@ -205,6 +226,7 @@ impl WasiCtxBuilder {
             max_open: DEFAULT_MAX_OPEN_FILES,
             stop_at_fd_limit: false,
             hooks: Vec::new(),
+            single_instance: false,
         }
     }
 
@@ -456,6 +478,21 @@ impl WasiCtxBuilder {
         self
     }
 
+    /// Promises that the context serves one wasm instance (or instances that
+    /// share one memory), as with one store per instance, the usual way. A
+    /// runtime binding may then remember how it reaches the guest's memory
+    /// after the first hostcall instead of finding it on every call
+    /// (vasi-wasmtime: a small hostcall costs about half). Without it, every
+    /// call looks the memory up, which is right for any number of instances.
+    ///
+    /// Breaking the promise (two instances with memories of their own calling
+    /// WASI through one context) makes the later instance's calls read and
+    /// write the first one's memory: still bounds-checked, but wrong.
+    pub fn single_instance(&mut self) -> &mut Self {
+        self.single_instance = true;
+        self
+    }
+
     /// Adds a [`Hook`] that sees, and may deny or answer, every hostcall.
     /// Hooks run in the order added; the first one whose
     /// [`before`](Hook::before) does not say [`Run`](crate::hook::Verdict::Run)
@@ -548,6 +585,8 @@ impl WasiCtxBuilder {
             hooks: b.hooks,
             interrupt: InterruptHandle::new(),
             stop_at_fd_limit: b.stop_at_fd_limit,
+            single_instance: b.single_instance,
+            binding_cache: None,
         })
     }
 }

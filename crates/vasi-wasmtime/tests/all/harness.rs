@@ -205,6 +205,10 @@ impl Guest {
         if let Some(reader) = self.stdin_reader {
             b.stdin(reader);
         }
+        if matches!(self.backend, Backend::Mem | Backend::Overlay) {
+            // Half the runs let the binding remember the memory.
+            b.single_instance();
+        }
         if let Some(f) = self.configure {
             f(&mut b);
         }

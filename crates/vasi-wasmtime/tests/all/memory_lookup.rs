@@ -24,14 +24,29 @@ fn writer(engine: &Engine, text: &str, pad: usize) -> Module {
 }
 
 fn run(linker: &Linker<WasiCtx>, engine: &Engine, module: &Module) -> String {
+    run_with(linker, engine, module, false)
+}
+
+fn run_with(linker: &Linker<WasiCtx>, engine: &Engine, module: &Module, single: bool) -> String {
     let out = CaptureBuffer::new();
-    let ctx = WasiCtxBuilder::new().stdout(out.clone()).build().unwrap();
+    let mut b = WasiCtxBuilder::new();
+    b.stdout(out.clone());
+    if single {
+        b.single_instance();
+    }
+    let ctx = b.build().unwrap();
     let mut store = Store::new(engine, ctx);
     let instance = linker.instantiate(&mut store, module).unwrap();
     let start = instance
         .get_typed_func::<(), ()>(&mut store, "_start")
         .unwrap();
     start.call(&mut store, ()).unwrap();
+    if single {
+        start.call(&mut store, ()).unwrap(); // from the remembered memory
+        assert!(store.data().binding_cache().is_some());
+    } else {
+        assert!(store.data().binding_cache().is_none());
+    }
     out.to_string_lossy()
 }
 
@@ -73,4 +88,14 @@ fn a_module_without_memory_traps_naming_the_call() {
         let trap = err.downcast_ref::<vasi_wasmtime::GuestTrap>().unwrap();
         assert_eq!(trap.call, "sched_yield");
     }
+}
+
+#[test]
+fn a_single_instance_context_remembers_its_memory() {
+    let engine = Engine::default();
+    let a = writer(&engine, "twice", 1);
+    let mut linker: Linker<WasiCtx> = Linker::new(&engine);
+    vasi_wasmtime::add_to_linker(&mut linker, |c| c).unwrap();
+    assert_eq!(run_with(&linker, &engine, &a, true), "twicetwice");
+    assert_eq!(run_with(&linker, &engine, &a, false), "twice");
 }
