@@ -5,7 +5,7 @@
 //! in `poll_oneoff`, reading an open stdin, waiting in `sock_accept`. An
 //! [`InterruptHandle`] reaches those: once [`interrupt`](InterruptHandle::interrupt)
 //! is called, every blocking hostcall of its context returns
-//! [`Error::Stopped`](crate::Error::Stopped) with
+//! [`Error::Stopped`] with
 //! [`StopReason::Interrupted`](crate::StopReason::Interrupted) within a few
 //! milliseconds, and the binding ends the guest with that error.
 
