@@ -52,7 +52,7 @@
 //! # Types
 //!
 //! [`Value`] is implemented for `bool`, `u64`, `i64`, `f64` and
-//! [`Duration`](core::time::Duration) with the encodings of the ABI (a `bool`
+//! [`core::time::Duration`] with the encodings of the ABI (a `bool`
 //! is true unless 0, an `i64` is its two's complement bits, an `f64` its IEEE
 //! 754 bits, a `Duration` whole nanoseconds). Implement it for your own types
 //! to read them the same way.
