@@ -283,6 +283,19 @@ on_both! {
         assert_eq!(r, Err(Errno::Perm));
     }
 
+    fn names_over_255_bytes_are_too_long(env: Env) {
+        // Looking one up is ENAMETOOLONG too, not ENOENT (Linux; MemFs said ENOENT).
+        let long = "n".repeat(256);
+        assert_eq!(env.stat(SANDBOX, &long, false), Err(Errno::Nametoolong));
+        assert_eq!(env.stat(SANDBOX, &format!("{long}/x"), false), Err(Errno::Nametoolong));
+        assert_eq!(env.open(SANDBOX, &long, 0, false), Err(Errno::Nametoolong));
+        assert_eq!(env.open(SANDBOX, &long, oflags::CREAT, false), Err(Errno::Nametoolong));
+        assert_eq!(env.mkdir(&long), Err(Errno::Nametoolong));
+        assert_eq!(env.stat(SANDBOX, &long[1..], false), Err(Errno::Noent));
+        env.create(&long[1..]);
+        assert_eq!(env.stat(SANDBOX, &long[1..], false), Ok(filetype::REGULAR_FILE));
+    }
+
     fn readdir_lists_everything_once(env: Env) {
         env.mkdir("big").unwrap();
         for i in 0..300 {

@@ -501,6 +501,8 @@ impl Tree {
     }
 
     fn lookup(&self, dir: u64, name: &str) -> Result<NodeRef, Errno> {
+        // As on Linux, a name no entry can have is ENAMETOOLONG, not ENOENT.
+        check_name(name)?;
         let d = self.dir(dir)?;
         let cookie = d.by_name.get(name).ok_or(Errno::Noent)?;
         Ok(d.entries[cookie].node.clone())
