@@ -51,6 +51,8 @@ args_env hello instances.
 
   --quick    small N, 16 MiB bulk file, 100 instances: a smoke test
   --reps N   samples per cell (default 5; the median is reported)
+  VASI_BENCH_POOLING=1 in the environment: one Engine with wasmtime's
+             pooling instance allocator instead of the default config
   --host H   measure only host H (repeatable): native, wasmtime-wasi,
              vasi-hostdir, vasi-memfs; the other cells stay empty (for
              profiling one host, e.g. under `perf record`)
@@ -120,7 +122,7 @@ fn main() -> Result<()> {
     let chunks = if opts.quick { 16 } else { 256 };
     eprintln!("creating fixtures ({chunks} MiB file, 10,000-entry directory)...");
     let fx = Fixtures::create(chunks)?;
-    let engine = wasmtime::Engine::default();
+    let engine = engine()?;
     let hosts = Hosts::new(&engine)?;
     let quick = opts.quick;
     let reps = opts.reps;
@@ -563,7 +565,7 @@ fn spawn_instances(who: &str, count: usize, fx: &Fixtures) -> Result<(Duration, 
 /// instances on `who` keeping every store alive, then prints the elapsed
 /// nanoseconds and `VmHWM` in kB. `baseline` runs none.
 fn child_instances(who: &str, count: usize, dir: &std::path::Path) -> Result<()> {
-    let engine = wasmtime::Engine::default();
+    let engine = engine()?;
     let hosts = Hosts::new(&engine)?;
     let mem = vasi::vfs::MemFs::new();
     let mem_root = mem.root();
@@ -625,6 +627,27 @@ fn group(v: u64) -> String {
 }
 
 /// The machine: CPUs, CPU model, RAM, kernel.
+/// The one `Engine` of a run: the default configuration, or wasmtime's
+/// pooling instance allocator when `VASI_BENCH_POOLING=1` (the configuration
+/// of hosts that start many instances; children of the `instances` row see
+/// the same variable).
+fn engine() -> Result<wasmtime::Engine> {
+    if !pooling() {
+        return Ok(wasmtime::Engine::default());
+    }
+    let mut config = wasmtime::Config::new();
+    let mut pool = wasmtime::PoolingAllocationConfig::default();
+    pool.total_memories(1_100)
+        .total_tables(1_100)
+        .total_core_instances(1_100);
+    config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
+    Ok(wasmtime::Engine::new(&config)?)
+}
+
+fn pooling() -> bool {
+    std::env::var_os("VASI_BENCH_POOLING").is_some_and(|v| v == "1")
+}
+
 fn machine() -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let model = cpuinfo
@@ -641,7 +664,8 @@ fn machine() -> String {
         .map_or(0.0, |kb| kb / 1024.0 / 1024.0);
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     format!(
-        "Machine: {cpus} CPUs ({model}), {ram_gib:.1} GiB RAM, Linux {}; wasmtime 48.0.8, default Engine config.",
-        kernel.trim()
+        "Machine: {cpus} CPUs ({model}), {ram_gib:.1} GiB RAM, Linux {}; wasmtime 48.0.8, {} Engine config.",
+        kernel.trim(),
+        if pooling() { "pooling-allocator" } else { "default" }
     )
 }
