@@ -36,7 +36,7 @@
 
 use std::fmt;
 use vasi::{GuestMemory, WasiCtx};
-use wasmi::{Caller, Extern, Linker};
+use wasmi::{Caller, Extern, Linker, Memory};
 
 /// The guest broke the preview1 ABI in `call` (for example, passed an
 /// out-of-bounds or misaligned pointer) and was stopped.
@@ -84,7 +84,7 @@ pub fn add_to_linker<T: 'static>(
                 vasi::p1::MODULE,
                 stringify!($name),
                 move |mut caller: Caller<'_, T>, $($arg: $ty),*| -> Result<i32, wasmi::Error> {
-                    let (mem, data) = memory(&mut caller, stringify!($name))?;
+                    let (mem, data) = memory(&mut caller, get, stringify!($name))?;
                     let mut mem = GuestMemory::new(mem);
                     errno(stringify!($name), vasi::p1::dispatch::$name(get(data), &mut mem, $($arg),*))
                 },
@@ -96,7 +96,7 @@ pub fn add_to_linker<T: 'static>(
         vasi::p1::MODULE,
         "proc_exit",
         move |mut caller: Caller<'_, T>, code: i32| -> Result<(), wasmi::Error> {
-            let (mem, data) = memory(&mut caller, "proc_exit")?;
+            let (mem, data) = memory(&mut caller, get, "proc_exit")?;
             let mut mem = GuestMemory::new(mem);
             errno(
                 "proc_exit",
@@ -108,14 +108,28 @@ pub fn add_to_linker<T: 'static>(
     Ok(())
 }
 
-/// The guest's memory and the store's data.
+/// The guest's memory and the store's data: remembered in the context after
+/// the first call when it was built with `WasiCtxBuilder::single_instance`,
+/// found by name otherwise.
 #[inline]
 fn memory<'a, T: 'static>(
     caller: &'a mut Caller<'_, T>,
+    get: impl Fn(&mut T) -> &mut WasiCtx,
     call: &'static str,
 ) -> Result<(&'a mut [u8], &'a mut T), wasmi::Error> {
+    let ctx = get(caller.data_mut());
+    if let Some(m) = ctx
+        .binding_cache()
+        .and_then(|c| c.downcast_ref::<Memory>())
+        .copied()
+    {
+        return Ok(m.data_and_store_mut(caller));
+    }
     match caller.get_export("memory") {
-        Some(Extern::Memory(m)) => Ok(m.data_and_store_mut(caller)),
+        Some(Extern::Memory(m)) => {
+            get(caller.data_mut()).set_binding_cache(Box::new(m));
+            Ok(m.data_and_store_mut(caller))
+        }
         _ => Err(wasmi::Error::host(GuestTrap {
             call,
             message: "the guest exports no memory named `memory`".into(),
