@@ -524,30 +524,21 @@ fn outputs(t: &Tracer, ctx: &WasiCtx, call: &Call<'_>, mem: &GuestMemory<'_>, ou
         }
         "clock_time_get" => put(out, "time", mem.read_u64(arg("time")).ok()),
         "clock_res_get" => put(out, "resolution", mem.read_u64(arg("resolution")).ok()),
-        "fd_read" | "fd_pread" => {
-            let n = u32_at("nread");
-            put(out, "nread", n.map(u64::from));
+        "fd_read" | "fd_pread" | "sock_recv" => {
+            // The count, then the bytes it says were read.
+            let (count, iovs, len) = match call.name() {
+                "sock_recv" => ("ro_datalen", "ri_data", "ri_data_len"),
+                _ => ("nread", "iovs", "iovs_len"),
+            };
+            let n = u32_at(count);
+            put(out, count, n.map(u64::from));
             if let Some(n) = n.filter(|n| *n > 0) {
                 out.push(' ');
                 iovec_data(
                     out,
                     mem,
-                    u64::from(arg("iovs")),
-                    u64::from(arg("iovs_len")),
-                    Some(u64::from(n)),
-                );
-            }
-        }
-        "sock_recv" => {
-            let n = u32_at("ro_datalen");
-            put(out, "ro_datalen", n.map(u64::from));
-            if let Some(n) = n.filter(|n| *n > 0) {
-                out.push(' ');
-                iovec_data(
-                    out,
-                    mem,
-                    u64::from(arg("ri_data")),
-                    u64::from(arg("ri_data_len")),
+                    u64::from(arg(iovs)),
+                    u64::from(arg(len)),
                     Some(u64::from(n)),
                 );
             }
@@ -655,10 +646,11 @@ mod tests {
         bytes[68..72].copy_from_slice(&6u32.to_le_bytes());
         bytes[100..106].copy_from_slice(b"hello\n");
         let mut mem = GuestMemory::new(&mut bytes);
-        d::path_open(&mut ctx, &mut mem, 3, 1, 0, 9, 1 | 8, 0x40, 0, 0, 16).unwrap();
+        d::path_open(&mut ctx, &mut mem, 3, 1, 0, 9, 1 | 8, 0x42, 0, 0, 16).unwrap();
         let fd = mem.read_u32(16).unwrap() as i32;
         d::fd_write(&mut ctx, &mut mem, fd, 64, 1, 20).unwrap();
         d::fd_seek(&mut ctx, &mut mem, fd, -2, 1, 24).unwrap();
+        d::fd_read(&mut ctx, &mut mem, fd, 64, 1, 28).unwrap();
         d::fd_close(&mut ctx, &mut mem, fd).unwrap();
         assert!(d::fd_close(&mut ctx, &mut mem, fd).is_err());
         let text = trace.to_string_lossy();
@@ -666,9 +658,10 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "path_open(fd=3</data>, dirflags=SYMLINK_FOLLOW, path=\"notes.txt\", oflags=CREAT|TRUNC, fs_rights_base=0x40, fs_rights_inheriting=0x0, fdflags=0) = 0 -> fd=4</data/notes.txt>",
+                "path_open(fd=3</data>, dirflags=SYMLINK_FOLLOW, path=\"notes.txt\", oflags=CREAT|TRUNC, fs_rights_base=0x42, fs_rights_inheriting=0x0, fdflags=0) = 0 -> fd=4</data/notes.txt>",
                 "fd_write(fd=4</data/notes.txt>, iovs=[\"hello\\n\"]) = 0 -> nwritten=6",
                 "fd_seek(fd=4</data/notes.txt>, offset=-2, whence=CUR) = 0 -> newoffset=4",
+                "fd_read(fd=4</data/notes.txt>, iovs=[1 buffer(s), 6 bytes]) = 0 -> nread=2 [\"o\\n\"]",
                 "fd_close(fd=4</data/notes.txt>) = 0",
                 "fd_close(fd=4) = EBADF",
             ]
