@@ -117,17 +117,12 @@ fn memory<'a, T: 'static>(
     get: impl Fn(&mut T) -> &mut WasiCtx,
     call: &'static str,
 ) -> Result<(&'a mut [u8], &'a mut T), wasmi::Error> {
-    let ctx = get(caller.data_mut());
-    if let Some(m) = ctx
-        .binding_cache()
-        .and_then(|c| c.downcast_ref::<Memory>())
-        .copied()
-    {
+    if let Some(m) = get(caller.data_mut()).binding_cache::<Memory>() {
         return Ok(m.data_and_store_mut(caller));
     }
     match caller.get_export("memory") {
         Some(Extern::Memory(m)) => {
-            get(caller.data_mut()).set_binding_cache(Box::new(m));
+            get(caller.data_mut()).set_binding_cache(m);
             Ok(m.data_and_store_mut(caller))
         }
         _ => Err(wasmi::Error::host(GuestTrap {

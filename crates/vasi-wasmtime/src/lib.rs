@@ -185,16 +185,11 @@ impl MemoryLookup {
         get: impl Fn(&mut T) -> &mut WasiCtx,
         call: &'static str,
     ) -> wasmtime::Result<(&'a mut [u8], &'a mut T)> {
-        let ctx = get(caller.data_mut());
-        if let Some(m) = ctx
-            .binding_cache()
-            .and_then(|c| c.downcast_ref::<Memory>())
-            .copied()
-        {
+        if let Some(m) = get(caller.data_mut()).binding_cache::<Memory>() {
             return Ok(m.data_and_store_mut(caller));
         }
         let m = self.find(caller, call)?;
-        get(caller.data_mut()).set_binding_cache(Box::new(m));
+        get(caller.data_mut()).set_binding_cache(m);
         Ok(m.data_and_store_mut(caller))
     }
 

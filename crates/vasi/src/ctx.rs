@@ -56,19 +56,28 @@ impl WasiCtx {
     }
 
     /// What a runtime binding remembered about the instance this context
-    /// serves (see [`WasiCtxBuilder::single_instance`]); `None` until
-    /// [`set_binding_cache`](Self::set_binding_cache).
+    /// serves, if it is a `B` (see [`WasiCtxBuilder::single_instance`]):
+    /// `None` until [`set_binding_cache`](Self::set_binding_cache).
+    ///
+    /// ```
+    /// let mut ctx = vasi::WasiCtxBuilder::new().single_instance().build()?;
+    /// assert_eq!(ctx.binding_cache::<u32>(), None);
+    /// ctx.set_binding_cache(7u32);
+    /// assert_eq!(ctx.binding_cache::<u32>(), Some(7));
+    /// assert_eq!(ctx.binding_cache::<u64>(), None);
+    /// # Ok::<(), vasi::BuildError>(())
+    /// ```
     #[inline]
-    pub fn binding_cache(&self) -> Option<&(dyn std::any::Any + Send)> {
-        self.binding_cache.as_deref()
+    pub fn binding_cache<B: std::any::Any + Copy>(&self) -> Option<B> {
+        self.binding_cache.as_deref()?.downcast_ref::<B>().copied()
     }
 
     /// Lets a runtime binding remember `value` for the next hostcalls; ignored
     /// unless the context was built with
     /// [`single_instance`](WasiCtxBuilder::single_instance).
-    pub fn set_binding_cache(&mut self, value: Box<dyn std::any::Any + Send>) {
+    pub fn set_binding_cache<B: std::any::Any + Send>(&mut self, value: B) {
         if self.single_instance {
-            self.binding_cache = Some(value);
+            self.binding_cache = Some(Box::new(value));
         }
     }
 

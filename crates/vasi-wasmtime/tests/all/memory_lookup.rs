@@ -43,9 +43,9 @@ fn run_with(linker: &Linker<WasiCtx>, engine: &Engine, module: &Module, single: 
     start.call(&mut store, ()).unwrap();
     if single {
         start.call(&mut store, ()).unwrap(); // from the remembered memory
-        assert!(store.data().binding_cache().is_some());
+        assert!(store.data().binding_cache::<wasmtime::Memory>().is_some());
     } else {
-        assert!(store.data().binding_cache().is_none());
+        assert!(store.data().binding_cache::<wasmtime::Memory>().is_none());
     }
     out.to_string_lossy()
 }
