@@ -186,3 +186,96 @@ pub(crate) fn run(
     ctx.hooks = hooks;
     outcome
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::p1::dispatch as d;
+    use std::sync::{Arc, Mutex};
+
+    /// The outcomes a hook saw, by call.
+    type Seen = Arc<Mutex<Vec<(&'static str, Result<(), Error>)>>>;
+
+    /// Answers `clock_time_get` itself with a fixed time; records every
+    /// outcome it sees after the calls.
+    struct FixedClock(Seen);
+
+    impl Hook for FixedClock {
+        fn before(&mut self, _: &WasiCtx, call: &Call<'_>, mem: &mut GuestMemory<'_>) -> Verdict {
+            if call.name() != "clock_time_get" {
+                return Verdict::Run;
+            }
+            let out = call.arg("time").expect("a time pointer") as u32;
+            match mem.write_u64(out, 42) {
+                Ok(()) => Verdict::Return(Ok(())),
+                Err(_) => Verdict::Return(Err(Errno::Fault)),
+            }
+        }
+
+        fn after(
+            &mut self,
+            _: &WasiCtx,
+            call: &Call<'_>,
+            _: &GuestMemory<'_>,
+            outcome: &Result<(), Error>,
+            _: Duration,
+        ) {
+            self.0.lock().unwrap().push((call.name(), outcome.clone()));
+        }
+    }
+
+    #[test]
+    fn a_hook_answers_a_call_and_sees_every_outcome() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let mut ctx = crate::WasiCtxBuilder::new()
+            .hook(FixedClock(seen.clone()))
+            .build()
+            .unwrap();
+        let mut bytes = [0u8; 16];
+        let mut mem = GuestMemory::new(&mut bytes);
+        d::clock_time_get(&mut ctx, &mut mem, 0, 1, 8).unwrap();
+        assert_eq!(mem.read_u64(8).unwrap(), 42);
+        assert_eq!(d::fd_close(&mut ctx, &mut mem, 9), Err(Errno::Badf.into()));
+        assert_eq!(
+            d::proc_exit(&mut ctx, &mut mem, 3),
+            Err(Error::Exit(crate::I32Exit(3)))
+        );
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [
+                ("clock_time_get", Ok(())),
+                ("fd_close", Err(Error::Errno(Errno::Badf))),
+                ("proc_exit", Err(Error::Exit(crate::I32Exit(3)))),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_first_hook_that_decides_wins_and_stop_ends_the_guest() {
+        struct Deny;
+        impl Hook for Deny {
+            fn before(&mut self, _: &WasiCtx, _: &Call<'_>, _: &mut GuestMemory<'_>) -> Verdict {
+                Verdict::Stop("policy".into())
+            }
+        }
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let mut ctx = crate::WasiCtxBuilder::new()
+            .hook(Deny)
+            .hook(FixedClock(seen.clone()))
+            .build()
+            .unwrap();
+        let mut bytes = [0u8; 16];
+        let mut mem = GuestMemory::new(&mut bytes);
+        let r = d::clock_time_get(&mut ctx, &mut mem, 0, 1, 8);
+        match r {
+            Err(Error::Stopped(s)) => {
+                assert_eq!(s.reason(), StopReason::Hook);
+                assert_eq!(s.message(), "policy");
+            }
+            other => panic!("{other:?}"),
+        }
+        // The second hook did not answer, but saw the outcome.
+        assert_eq!(mem.read_u64(8).unwrap(), 0);
+        assert_eq!(seen.lock().unwrap().len(), 1);
+    }
+}
