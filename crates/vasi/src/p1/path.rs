@@ -276,6 +276,7 @@ pub fn path_open(
     let path = mem.read_str(path, path_len)?;
     let mut res = Resolver::new(dir);
     let mut r = res.walk(path)?;
+    let mut unchecked = false;
     let node = loop {
         let name = match &r.last {
             Last::Dot | Last::DotDot => {
@@ -305,6 +306,7 @@ pub fn path_open(
             truncate: trunc,
             directory: directory || r.trailing_slash,
         };
+        unchecked = !opts.directory;
         let opened = if opts.directory {
             r.dir.open(name, &opts)
         } else {
@@ -333,7 +335,8 @@ pub fn path_open(
                 flags: fd_flags,
                 rights_base,
                 rights_inheriting: rights_base,
-                unchecked: (!directory && !write && !trunc && !creat).then_some(inheriting),
+                // The backend knows whether it skipped a check (File::as_dir).
+                unchecked: unchecked.then_some(inheriting),
             })
         }
         Node::Dir(dir) => {

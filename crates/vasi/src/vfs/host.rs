@@ -108,6 +108,24 @@ fn cap_time_spec(t: Option<SetTime>) -> Option<cap_fs_ext::SystemTimeSpec> {
 }
 
 impl HostDir {
+    /// Opens `name` (never following a symlink) as `options` asks; returns
+    /// the handle and whether it was opened for writing.
+    fn open_file(&self, name: &str, options: &OpenOptions) -> Result<(CapFile, bool), Errno> {
+        let mut o = cap_std::fs::OpenOptions::new();
+        // The host handle needs write access to create or truncate; the core's
+        // descriptor still refuses writes the guest did not ask for.
+        let write = options.write || options.create || options.create_new || options.truncate;
+        o.read(options.read || !write)
+            .write(write)
+            .create(options.create)
+            .create_new(options.create_new)
+            .truncate(options.truncate)
+            .follow(FollowSymlinks::No)
+            .maybe_dir(true);
+        let file = self.dir.open_with(name, &o).map_err(errno)?;
+        Ok((file, write))
+    }
+
     /// `ENOTDIR` or `ELOOP` from an open that demanded a directory: `ELOOP` if
     /// `name` is a symlink (so that the core follows it), else the error.
     fn dir_open_error(&self, name: &str, e: io::Error) -> Errno {
@@ -132,21 +150,13 @@ impl Dir for HostDir {
                 Err(e) => Err(self.dir_open_error(name, e)),
             };
         }
-        let mut o = cap_std::fs::OpenOptions::new();
-        // The host handle needs write access to create or truncate; the core's
-        // descriptor still refuses writes the guest did not ask for.
-        let write = options.write || options.create || options.create_new || options.truncate;
-        o.read(options.read || !write)
-            .write(write)
-            .create(options.create)
-            .create_new(options.create_new)
-            .truncate(options.truncate)
-            .follow(FollowSymlinks::No)
-            .maybe_dir(true);
-        let file = self.dir.open_with(name, &o).map_err(errno)?;
+        let (file, write) = self.open_file(name, options)?;
         if write && !options.directory {
             // The kernel refuses to open a directory for writing (EISDIR).
-            return Ok(Node::File(Box::new(HostFile { file })));
+            return Ok(Node::File(Box::new(HostFile {
+                file,
+                maybe_dir: false,
+            })));
         }
         let md = file.metadata().map_err(errno)?;
         if md.is_dir() {
@@ -160,25 +170,25 @@ impl Dir for HostDir {
         if options.directory {
             return Err(Errno::Notdir);
         }
-        Ok(Node::File(Box::new(HostFile { file })))
+        Ok(Node::File(Box::new(HostFile {
+            file,
+            maybe_dir: false,
+        })))
     }
 
     /// A read-only open without `directory` skips the `stat` that tells a
     /// directory from a file (one system call less per open); the core asks
     /// [`File::as_dir`] when it matters.
     fn open_unchecked(&self, name: &str, options: &OpenOptions) -> Result<Node, Errno> {
-        if options.directory
-            || options.write
-            || options.create
-            || options.create_new
-            || options.truncate
-        {
+        if options.directory {
             return self.open(name, options);
         }
-        let mut o = cap_std::fs::OpenOptions::new();
-        o.read(true).follow(FollowSymlinks::No).maybe_dir(true);
-        let file = self.dir.open_with(name, &o).map_err(errno)?;
-        Ok(Node::File(Box::new(HostFile { file })))
+        let (file, write) = self.open_file(name, options)?;
+        // A writable open cannot be a directory (EISDIR): nothing to check.
+        Ok(Node::File(Box::new(HostFile {
+            file,
+            maybe_dir: !write,
+        })))
     }
 
     fn stat_at(&self, name: &str) -> Result<Stat, Errno> {
@@ -319,6 +329,9 @@ impl ReadDir for HostReadDir {
 
 struct HostFile {
     file: CapFile,
+    /// Opened by `open_unchecked` without finding out whether it is a
+    /// directory.
+    maybe_dir: bool,
 }
 
 fn retry<T>(mut f: impl FnMut() -> io::Result<T>) -> Result<T, Errno> {
@@ -332,6 +345,9 @@ fn retry<T>(mut f: impl FnMut() -> io::Result<T>) -> Result<T, Errno> {
 
 impl File for HostFile {
     fn as_dir(&self) -> Result<Option<Arc<dyn Dir>>, Errno> {
+        if !self.maybe_dir {
+            return Ok(None);
+        }
         let md = self.file.metadata().map_err(errno)?;
         if !md.is_dir() {
             return Ok(None);
