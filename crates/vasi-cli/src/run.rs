@@ -209,7 +209,7 @@ fn check_imports(module: &Module, wasm_name: &str) -> Result<(), Failure> {
             exports_memory = true;
         }
     }
-    let mut uses_wasi = false;
+    let mut needs_memory = false;
     for import in module.imports() {
         let (m, name) = (import.module(), import.name());
         let kind = match import.ty() {
@@ -220,9 +220,9 @@ fn check_imports(module: &Module, wasm_name: &str) -> Result<(), Failure> {
             _ => "an item",
         };
         match m {
-            vasi::p1::MODULE if vasi::p1::HOSTCALLS.contains(&name) => uses_wasi = true,
+            vasi::p1::MODULE if vasi::p1::HOSTCALLS.contains(&name) => needs_memory = true,
             vasi_globals::abi::MODULE if matches!(name, "get" | "generation") => {
-                uses_wasi |= name == "get";
+                needs_memory |= name == "get";
             }
             vasi_globals::abi::MODULE => {
                 return Err(cannot(format!(
@@ -247,7 +247,7 @@ fn check_imports(module: &Module, wasm_name: &str) -> Result<(), Failure> {
             }
         }
     }
-    if uses_wasi && !exports_memory {
+    if needs_memory && !exports_memory {
         return Err(cannot(format!(
             "{wasm_name} exports no memory named `memory`, which WASI calls need"
         )));

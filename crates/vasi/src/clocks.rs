@@ -177,19 +177,14 @@ impl DeterministicClocks {
         self.elapsed.load(Ordering::Relaxed)
     }
 
+    /// Moves time on by `by`; returns the time before.
     fn advance(&self, by: u64) -> u64 {
-        let mut cur = self.elapsed.load(Ordering::Relaxed);
-        loop {
-            let next = cur.saturating_add(by);
-            match self.elapsed.compare_exchange_weak(
-                cur,
-                next,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return cur,
-                Err(actual) => cur = actual,
-            }
+        let step = |t: u64| Some(t.saturating_add(by));
+        match self
+            .elapsed
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, step)
+        {
+            Ok(before) | Err(before) => before,
         }
     }
 }
