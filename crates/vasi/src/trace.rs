@@ -184,18 +184,19 @@ impl Hook for Tracer {
         line.push_str(call.name());
         line.push('(');
         let mut first = true;
-        for (i, (&param, &v)) in call.params().iter().zip(call.args()).enumerate() {
-            let mut text = String::new();
-            if !input(self, ctx, call, mem, i, param, v, &mut text) {
-                continue;
-            }
+        for (&param, &v) in call.params().iter().zip(call.args()) {
+            // Written in place, taken back if the parameter is not shown.
+            let mark = line.len();
             if !first {
                 line.push_str(", ");
             }
-            first = false;
             line.push_str(param.trim_end_matches('_'));
             line.push('=');
-            line.push_str(&text);
+            if input(self, ctx, call, mem, param, v, &mut line) {
+                first = false;
+            } else {
+                line.truncate(mark);
+            }
         }
         line.push(')');
         self.line = line;
@@ -403,13 +404,11 @@ fn is_output(call: &str, param: &str) -> bool {
 
 /// Decodes input parameter `i` (`param` = `v`) into `out`; false to leave it
 /// out of the line (an output, or a length shown with its pointer).
-#[allow(clippy::too_many_arguments, reason = "one decoding step, all inputs")]
 fn input(
     t: &Tracer,
     ctx: &WasiCtx,
     call: &Call<'_>,
     mem: &GuestMemory<'_>,
-    _i: usize,
     param: &str,
     v: u64,
     out: &mut String,
