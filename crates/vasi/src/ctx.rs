@@ -4,7 +4,7 @@ use crate::clocks::{Clocks, HostClocks};
 use crate::hook::Hook;
 use crate::p1::abi::filetype;
 use crate::random::Random;
-use crate::stdio::InputStream;
+use crate::stdio::{InputStream, OutputStream};
 use crate::table::{Descriptor, OpenDir, Table};
 use crate::vfs::mount::{MountTree, Mounted};
 use crate::vfs::Dir;
@@ -199,8 +199,8 @@ pub struct WasiCtxBuilder {
     args: Vec<String>,
     env: Vec<(String, String)>,
     stdin: (Box<dyn Read + Send>, u8),
-    stdout: (Box<dyn Write + Send>, u8),
-    stderr: (Box<dyn Write + Send>, u8),
+    stdout: (OutputStream, u8),
+    stderr: (OutputStream, u8),
     preopens: Vec<(Arc<dyn Dir>, String)>,
     listeners: Vec<std::net::TcpListener>,
     on_raise: Option<RaiseHandler>,
@@ -225,8 +225,14 @@ impl WasiCtxBuilder {
             args: Vec::new(),
             env: Vec::new(),
             stdin: (Box::new(std::io::empty()), filetype::UNKNOWN),
-            stdout: (Box::new(std::io::sink()), filetype::UNKNOWN),
-            stderr: (Box::new(std::io::sink()), filetype::UNKNOWN),
+            stdout: (
+                OutputStream::new(Box::new(std::io::sink())),
+                filetype::UNKNOWN,
+            ),
+            stderr: (
+                OutputStream::new(Box::new(std::io::sink())),
+                filetype::UNKNOWN,
+            ),
             preopens: Vec::new(),
             listeners: Vec::new(),
             on_raise: None,
@@ -312,7 +318,7 @@ impl WasiCtxBuilder {
     /// # Ok::<(), vasi::BuildError>(())
     /// ```
     pub fn stdout(&mut self, writer: impl Write + Send + 'static) -> &mut Self {
-        self.stdout = (Box::new(writer), filetype::UNKNOWN);
+        self.stdout = (OutputStream::new(Box::new(writer)), filetype::UNKNOWN);
         self
     }
 
@@ -323,7 +329,7 @@ impl WasiCtxBuilder {
     /// # Ok::<(), vasi::BuildError>(())
     /// ```
     pub fn stderr(&mut self, writer: impl Write + Send + 'static) -> &mut Self {
-        self.stderr = (Box::new(writer), filetype::UNKNOWN);
+        self.stderr = (OutputStream::new(Box::new(writer)), filetype::UNKNOWN);
         self
     }
 
@@ -349,11 +355,11 @@ impl WasiCtxBuilder {
             kind(std::io::stdin().is_terminal()),
         );
         self.stdout = (
-            Box::new(std::io::stdout()),
+            OutputStream::host_stdout(),
             kind(std::io::stdout().is_terminal()),
         );
         self.stderr = (
-            Box::new(std::io::stderr()),
+            OutputStream::host_stderr(),
             kind(std::io::stderr().is_terminal()),
         );
         self

@@ -179,6 +179,16 @@ impl<'a> GuestMemory<'a> {
     }
 }
 
+/// The most bytes one call transfers: what its `u32` result can count.
+pub(crate) const MAX_IO: usize = u32::MAX as usize;
+
+/// How much of a buffer of `len` bytes a call that already moved `total`
+/// bytes may still move.
+#[inline]
+pub(crate) fn room(total: usize, len: u32) -> u32 {
+    (MAX_IO - total).min(len as usize) as u32
+}
+
 /// A bounds-checked array of iovecs in guest memory (see [`GuestMemory::iovecs`]).
 #[derive(Clone, Copy, Debug)]
 pub struct Iovecs {

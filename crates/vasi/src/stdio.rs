@@ -62,6 +62,169 @@ impl Write for CaptureBuffer {
     }
 }
 
+/// The guest's stdout or stderr: any writer, or the host process's own stream.
+pub(crate) struct OutputStream {
+    sink: Sink,
+    /// Whether the host stream is a regular file (found out once, when
+    /// writing interruptibly first).
+    regular: Option<bool>,
+}
+
+enum Sink {
+    /// Anything the embedder gave.
+    Any(Box<dyn Write + Send>),
+    /// The host's stdout or stderr ([`WasiCtxBuilder::inherit_stdio`](crate::WasiCtxBuilder::inherit_stdio)).
+    Stdout(io::Stdout),
+    Stderr(io::Stderr),
+}
+
+impl OutputStream {
+    pub(crate) fn new(writer: Box<dyn Write + Send>) -> Self {
+        OutputStream {
+            sink: Sink::Any(writer),
+            regular: None,
+        }
+    }
+
+    pub(crate) fn host_stdout() -> Self {
+        OutputStream {
+            sink: Sink::Stdout(io::stdout()),
+            regular: None,
+        }
+    }
+
+    pub(crate) fn host_stderr() -> Self {
+        OutputStream {
+            sink: Sink::Stderr(io::stderr()),
+            regular: None,
+        }
+    }
+
+    /// Writes every byte of the buffers of `iovs` (at most `u32::MAX`, which
+    /// is all a call can count); returns how many were written. Empty
+    /// buffers cost nothing. While an interrupt handle is out, writes to the
+    /// host's own stdout and stderr wait for room in slices and go out in
+    /// pieces that cannot block (a full pipe), so the wait can be
+    /// interrupted; an embedder's writer is called as it is.
+    pub(crate) fn write_iovecs(
+        &mut self,
+        mem: &crate::GuestMemory<'_>,
+        iovs: crate::memory::Iovecs,
+        interrupt: &crate::InterruptHandle,
+    ) -> Result<usize, crate::Error> {
+        let mut total = 0usize;
+        for i in 0..iovs.count() {
+            let (buf, len) = mem.iovec(iovs, i);
+            let len = crate::memory::room(total, len);
+            if len == 0 {
+                // Still checked: an out-of-bounds pointer traps.
+                mem.check(buf, 0, 1)?;
+                continue;
+            }
+            let src = mem.slice(buf, len)?;
+            match self.write_all(src, interrupt) {
+                Ok(()) => total += src.len(),
+                Err(crate::Error::Errno(_)) if total > 0 => break,
+                Err(e) => return Err(e),
+            }
+            if total == crate::memory::MAX_IO {
+                break;
+            }
+        }
+        if total > 0 {
+            self.flush()?;
+        }
+        Ok(total)
+    }
+
+    fn write_all(
+        &mut self,
+        src: &[u8],
+        interrupt: &crate::InterruptHandle,
+    ) -> Result<(), crate::Error> {
+        let _ = interrupt; // only host streams can be waited for
+        let to_error = |e: io::Error| crate::Error::Errno(e.into());
+        match &mut self.sink {
+            Sink::Any(w) => w.write_all(src).map_err(to_error),
+            #[cfg(all(feature = "host", unix))]
+            Sink::Stdout(s) if interrupt.armed() => {
+                let mut s = s.lock();
+                s.flush().map_err(to_error)?;
+                let regular = *self.regular.get_or_insert_with(|| is_regular(&s));
+                write_interruptibly(&s, src, regular, interrupt)
+            }
+            #[cfg(all(feature = "host", unix))]
+            Sink::Stderr(s) if interrupt.armed() => {
+                let s = s.lock();
+                let regular = *self.regular.get_or_insert_with(|| is_regular(&s));
+                write_interruptibly(&s, src, regular, interrupt)
+            }
+            Sink::Stdout(s) => s.write_all(src).map_err(to_error),
+            Sink::Stderr(s) => s.write_all(src).map_err(to_error),
+        }
+    }
+
+    fn flush(&mut self) -> Result<(), crate::Error> {
+        let r = match &mut self.sink {
+            Sink::Any(w) => w.flush(),
+            Sink::Stdout(s) => s.flush(),
+            Sink::Stderr(s) => s.flush(),
+        };
+        r.map_err(|e| crate::Error::Errno(e.into()))
+    }
+}
+
+/// Writes all of `src` to the host descriptor `fd` (a pipe, a terminal, a
+/// file...) so that no system call blocks for longer than a slice: waits for
+/// room with `poll` and then writes at most `PIPE_BUF` bytes (which a pipe
+/// with room takes without blocking), or everything to a regular file.
+#[cfg(all(feature = "host", unix))]
+fn write_interruptibly(
+    fd: &impl std::os::fd::AsFd,
+    mut src: &[u8],
+    regular: bool,
+    interrupt: &crate::InterruptHandle,
+) -> Result<(), crate::Error> {
+    use rustix::event::{poll, PollFd, PollFlags};
+    /// `PIPE_BUF`: a write this small to a pipe with room does not block
+    /// (Linux's page; POSIX's minimum elsewhere).
+    const PIECE: usize = if cfg!(target_os = "linux") { 4096 } else { 512 };
+    let slice = rustix::time::Timespec {
+        tv_sec: 0,
+        tv_nsec: crate::interrupt::SLICE.as_nanos() as i64,
+    };
+    let to_error = |e: rustix::io::Errno| crate::Error::Errno(io::Error::from(e).into());
+    while !src.is_empty() {
+        interrupt.check()?;
+        let mut fds = [PollFd::new(fd, PollFlags::OUT)];
+        match poll(&mut fds, Some(&slice)) {
+            Ok(0) | Err(rustix::io::Errno::INTR) => continue,
+            Ok(_) => {}
+            Err(e) => return Err(to_error(e)),
+        }
+        let piece = if regular {
+            src.len()
+        } else {
+            src.len().min(PIECE)
+        };
+        match rustix::io::write(fd, &src[..piece]) {
+            Ok(n) => src = &src[n..],
+            Err(rustix::io::Errno::INTR) | Err(rustix::io::Errno::AGAIN) => {}
+            Err(e) => return Err(to_error(e)),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(all(feature = "host", unix))]
+fn is_regular(fd: &impl std::os::fd::AsFd) -> bool {
+    rustix::fs::fstat(fd)
+        .map(|st| {
+            rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::RegularFile
+        })
+        .unwrap_or(false)
+}
+
 /// The guest's stdin: any reader, read directly until the guest first polls it;
 /// from then on a helper thread reads ahead into a buffer, so that readiness
 /// can be known (and waited for) without blocking the guest.

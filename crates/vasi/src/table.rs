@@ -1,11 +1,10 @@
 //! The descriptor table: what each guest fd stands for.
 
-use crate::stdio::InputStream;
+use crate::stdio::{InputStream, OutputStream};
 use crate::vfs::{Dir, DirEntry, File, ReadDir};
 use crate::Errno;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::io::Write;
 use std::sync::Arc;
 
 /// What an fd stands for. A closed set: no downcasting on the call path.
@@ -13,7 +12,7 @@ pub(crate) enum Descriptor {
     /// A byte source (stdin), with the preview1 filetype it reports.
     Reader(InputStream, u8),
     /// A byte sink (stdout, stderr), with the preview1 filetype it reports.
-    Writer(Box<dyn Write + Send>, u8),
+    Writer(OutputStream, u8),
     /// An open regular file.
     File(OpenFile),
     /// An open directory (a preopen or one opened by `path_open`).
@@ -170,7 +169,7 @@ mod tests {
     use super::*;
 
     fn sink() -> Descriptor {
-        Descriptor::Writer(Box::new(std::io::sink()), 0)
+        Descriptor::Writer(OutputStream::new(Box::new(std::io::sink())), 0)
     }
 
     #[test]

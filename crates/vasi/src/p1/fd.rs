@@ -1,6 +1,7 @@
 //! `fd_*`: operations on open descriptors.
 
 use super::abi::{self, fdflags, filetype, fstflags, rights, whence};
+use crate::memory::{room, MAX_IO};
 use crate::table::{Descriptor, DirCursor, OpenFile};
 use crate::vfs::{FileType, SetTime, Stat};
 use crate::{Errno, Error, GuestMemory, WasiCtx};
@@ -61,6 +62,7 @@ pub fn fd_read(
             if !f.read {
                 return Err(Error::badf());
             }
+            sync_before_read(f)?;
             let n = read_file_at(f, mem, iovs, f.position)?;
             f.position += n as u64;
             n
@@ -106,7 +108,7 @@ fn read_file_at(
     let mut total: usize = 0;
     for i in 0..iovs.count() {
         let (buf, len) = mem.iovec(iovs, i);
-        let room = (u32::MAX as usize - total).min(len as usize) as u32;
+        let room = room(total, len);
         let dst = mem.slice_mut(buf, room)?;
         let n = match f.file.read_at(dst, offset + total as u64) {
             Ok(n) => n,
@@ -116,7 +118,7 @@ fn read_file_at(
             Err(_) => break,
         };
         total += n;
-        if n < room as usize || total == u32::MAX as usize {
+        if n < room as usize || total == MAX_IO {
             break;
         }
     }
@@ -140,13 +142,16 @@ pub fn fd_pread(
     if !f.read {
         return Err(Error::badf());
     }
+    sync_before_read(f)?;
     let n = read_file_at(f, mem, iovs, offset)?;
     mem.write_u32(nread, n as u32)
 }
 
 /// Writes the buffers of the `iovs` array to `fd`; writes the byte count to
 /// `nwritten`. Files write at the fd's position (or at the end, with the
-/// `append` flag) and advance it; stdout and stderr take every byte.
+/// `append` flag) and advance it; stdout and stderr take every byte. A call
+/// never writes more than its `u32` result can count: past `u32::MAX` bytes
+/// the write is short.
 ///
 /// This corresponds to `fd_write` in `wasi_snapshot_preview1`.
 pub fn fd_write(
@@ -163,11 +168,11 @@ pub fn fd_write(
             if !f.write {
                 return Err(Error::badf());
             }
-            if f.flags & fdflags::APPEND != 0 {
+            let n = if f.flags & fdflags::APPEND != 0 {
                 let mut total = 0usize;
                 for i in 0..iovs.count() {
                     let (buf, len) = mem.iovec(iovs, i);
-                    let src = mem.slice(buf, len)?;
+                    let src = mem.slice(buf, room(total, len))?;
                     match f.file.append(src) {
                         Ok((n, end)) => {
                             total += n;
@@ -176,34 +181,57 @@ pub fn fd_write(
                         Err(e) if total == 0 => return Err(e.into()),
                         Err(_) => break,
                     }
+                    if total == MAX_IO {
+                        break;
+                    }
                 }
                 total
             } else {
                 let n = write_file_at(f, mem, iovs, f.position)?;
                 f.position += n as u64;
                 n
-            }
+            };
+            sync_after_write(f, n)?;
+            n
         }
-        Descriptor::Writer(w, _) => {
-            let mut total = 0usize;
-            for i in 0..iovs.count() {
-                let (buf, len) = mem.iovec(iovs, i);
-                let src = mem.slice(buf, len)?;
-                w.write_all(src).map_err(stream_io)?;
-                total += len as usize;
-            }
-            w.flush().map_err(stream_io)?;
-            total
-        }
+        Descriptor::Writer(w, _) => w.write_iovecs(mem, iovs, &ctx.interrupt)?,
         Descriptor::Socket(stream, flags) => {
-            super::sock::wait_ready(stream, *flags, true, &ctx.interrupt)?;
-            super::sock::send(stream, mem, iovs)?
+            super::sock::send(stream, *flags, mem, iovs, &ctx.interrupt)?
         }
         Descriptor::Reader(..) | Descriptor::Dir(_) | Descriptor::Listener(..) => {
             return Err(Error::badf())
         }
     };
-    mem.write_u32(nwritten, n.min(u32::MAX as usize) as u32)
+    mem.write_u32(nwritten, n as u32)
+}
+
+/// Makes a write on a descriptor opened with `sync` or `dsync` durable before
+/// the call returns, as `O_SYNC` and `O_DSYNC` do.
+#[inline]
+fn sync_after_write(f: &OpenFile, n: usize) -> Result<(), Error> {
+    if n > 0 && f.flags & (fdflags::SYNC | fdflags::DSYNC) != 0 {
+        if f.flags & fdflags::SYNC != 0 {
+            f.file.sync()?;
+        } else {
+            f.file.datasync()?;
+        }
+    }
+    Ok(())
+}
+
+/// Before a read on a descriptor opened with `rsync`: what was written to the
+/// file reaches storage first (its data, or everything with `sync`), as
+/// POSIX's `O_RSYNC` asks.
+#[inline]
+fn sync_before_read(f: &OpenFile) -> Result<(), Error> {
+    if f.flags & fdflags::RSYNC != 0 {
+        if f.flags & fdflags::SYNC != 0 {
+            f.file.sync()?;
+        } else {
+            f.file.datasync()?;
+        }
+    }
+    Ok(())
 }
 
 fn write_file_at(
@@ -215,6 +243,7 @@ fn write_file_at(
     let mut total: usize = 0;
     for i in 0..iovs.count() {
         let (buf, len) = mem.iovec(iovs, i);
+        let len = room(total, len);
         let src = mem.slice(buf, len)?;
         let n = match f.file.write_at(src, offset + total as u64) {
             Ok(n) => n,
@@ -222,7 +251,7 @@ fn write_file_at(
             Err(_) => break,
         };
         total += n;
-        if n < len as usize {
+        if n < len as usize || total == MAX_IO {
             break;
         }
     }
@@ -247,6 +276,7 @@ pub fn fd_pwrite(
         return Err(Error::badf());
     }
     let n = write_file_at(f, mem, iovs, offset)?;
+    sync_after_write(f, n)?;
     mem.write_u32(nwritten, n as u32)
 }
 
@@ -362,9 +392,18 @@ pub fn fd_fdstat_get(
     mem.write_struct(stat, 8, &bytes)
 }
 
-/// Sets the flags of `fd`. On files, `append` and `nonblock` are kept; the
-/// synchronisation flags cannot be changed after opening (as on Linux) and are
-/// ignored. Undefined bits are `EINVAL`.
+/// Sets the flags of `fd`, and only ones that then hold:
+/// - a file takes every flag: `append` decides where writes go, `sync` and
+///   `dsync` make each write durable before the call returns, `rsync` makes
+///   what was written durable before each read (the core calls the backend's
+///   `sync`/`datasync`), and `nonblock` is kept (a regular file never blocks);
+/// - a socket takes `nonblock`;
+/// - stdin, stdout and stderr take no flag: asking for the flags they have
+///   (none) succeeds, anything else is `ENOTSUP`, as are flags other than
+///   `nonblock` on a socket;
+/// - a directory is `EBADF` (as wasmtime).
+///
+/// Undefined bits are `EINVAL`. [`fd_fdstat_get`] reports what is in effect.
 ///
 /// This corresponds to `fd_fdstat_set_flags` in `wasi_snapshot_preview1`.
 pub fn fd_fdstat_set_flags(
@@ -379,21 +418,27 @@ pub fn fd_fdstat_set_flags(
         return Err(Error::inval());
     }
     match desc {
-        Descriptor::File(f) => {
-            let keep = fdflags::APPEND | fdflags::NONBLOCK;
-            f.flags = (f.flags & !keep) | (flags & keep);
-        }
+        Descriptor::File(f) => f.flags = flags,
         Descriptor::Listener(l, f) => {
-            let nonblock = flags & fdflags::NONBLOCK != 0;
-            l.set_nonblocking(nonblock).map_err(stream_io)?;
-            *f = flags & fdflags::NONBLOCK;
+            if flags & !fdflags::NONBLOCK != 0 {
+                return Err(Errno::Notsup.into());
+            }
+            l.set_nonblocking(flags != 0).map_err(stream_io)?;
+            *f = flags;
         }
         Descriptor::Socket(s, f) => {
-            let nonblock = flags & fdflags::NONBLOCK != 0;
-            s.set_nonblocking(nonblock).map_err(stream_io)?;
-            *f = flags & fdflags::NONBLOCK;
+            if flags & !fdflags::NONBLOCK != 0 {
+                return Err(Errno::Notsup.into());
+            }
+            s.set_nonblocking(flags != 0).map_err(stream_io)?;
+            *f = flags;
         }
-        Descriptor::Dir(_) | Descriptor::Reader(..) | Descriptor::Writer(..) => {}
+        Descriptor::Reader(..) | Descriptor::Writer(..) => {
+            if flags != 0 {
+                return Err(Errno::Notsup.into());
+            }
+        }
+        Descriptor::Dir(_) => return Err(Error::badf()),
     }
     Ok(())
 }
@@ -475,7 +520,8 @@ pub fn fd_filestat_get(
     mem.write_struct(buf, 8, &abi::filestat(&stat))
 }
 
-/// Truncates or extends the file `fd`, which must be open for writing.
+/// Truncates or extends the file `fd`, which must be open for writing
+/// (`EINVAL` otherwise, as `ftruncate`); a directory or a stream is `EBADF`.
 ///
 /// This corresponds to `fd_filestat_set_size` in `wasi_snapshot_preview1`.
 pub fn fd_filestat_set_size(
@@ -489,6 +535,7 @@ pub fn fd_filestat_set_size(
             require(f.rights_base, rights::FD_FILESTAT_SET_SIZE)?;
             Ok(f.file.set_len(size)?)
         }
+        Descriptor::File(_) => Err(Error::inval()),
         _ => Err(Error::badf()),
     }
 }

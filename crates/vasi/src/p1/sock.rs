@@ -69,27 +69,81 @@ pub(crate) fn wait_ready<S>(
     interrupt.check()
 }
 
-/// Writes the buffers of `iovs` to `stream`; stops at the first short write.
+/// Writes the buffers of `iovs` to `stream` (with `fdflags` `flags`), at
+/// most `u32::MAX` bytes, which is all a call can count. A blocking socket
+/// takes everything; a nonblocking one stops at the first short write. Empty
+/// buffers send nothing and never wait.
+///
+/// While an interrupt handle is out, a blocking socket is written without
+/// blocking (`MSG_DONTWAIT`) between waits for room in slices, so a peer that
+/// never reads cannot hold the call past an interrupt.
 pub(crate) fn send(
     stream: &mut TcpStream,
+    flags: u16,
     mem: &GuestMemory<'_>,
     iovs: Iovecs,
+    interrupt: &InterruptHandle,
 ) -> Result<usize, Error> {
     let mut total = 0;
+    let interruptible = interrupt.armed() && flags & fdflags::NONBLOCK == 0;
     for i in 0..iovs.count() {
         let (buf, len) = mem.iovec(iovs, i);
-        let src = mem.slice(buf, len)?;
-        let n = match retry_io(|| stream.write(src).map_err(stream_io)) {
+        let src = mem.slice(buf, crate::memory::room(total, len))?;
+        if src.is_empty() {
+            continue;
+        }
+        let n = if interruptible {
+            send_interruptibly(stream, src, interrupt)
+        } else {
+            retry_io(|| stream.write(src).map_err(stream_io))
+        };
+        let n = match n {
             Ok(n) => n,
-            Err(e) if total == 0 => return Err(e),
-            Err(_) => break,
+            Err(Error::Errno(_)) if total > 0 => break,
+            Err(e) => return Err(e),
         };
         total += n;
-        if n < src.len() {
+        if n < src.len() || total == crate::memory::MAX_IO {
             break;
         }
     }
     Ok(total)
+}
+
+/// Sends all of `src` on a blocking socket, never blocking for longer than a
+/// slice (see [`send`]).
+#[cfg(all(feature = "host", unix))]
+fn send_interruptibly(
+    stream: &TcpStream,
+    src: &[u8],
+    interrupt: &InterruptHandle,
+) -> Result<usize, Error> {
+    use rustix::net::SendFlags;
+    let mut done = 0;
+    while done < src.len() {
+        wait_ready(stream, 0, true, interrupt)?;
+        match rustix::net::send(
+            stream,
+            &src[done..],
+            SendFlags::DONTWAIT | SendFlags::NOSIGNAL,
+        ) {
+            Ok(n) => done += n,
+            Err(rustix::io::Errno::INTR | rustix::io::Errno::AGAIN) => {}
+            Err(_) if done > 0 => break,
+            Err(e) => return Err(Errno::from(std::io::Error::from(e)).into()),
+        }
+    }
+    Ok(done)
+}
+
+#[cfg(not(all(feature = "host", unix)))]
+fn send_interruptibly(
+    stream: &mut TcpStream,
+    src: &[u8],
+    interrupt: &InterruptHandle,
+) -> Result<usize, Error> {
+    interrupt.check()?;
+    retry_io(|| stream.write(src).map_err(stream_io))
 }
 
 /// Accepts a connection on the listener `fd`; writes the new fd to
@@ -151,6 +205,7 @@ pub fn sock_recv(
     let mut total = 0usize;
     'bufs: for i in 0..iovs.count() {
         let (buf, len) = mem.iovec(iovs, i);
+        let len = crate::memory::room(total, len);
         let mut filled = 0u32;
         while filled < len {
             let dst = mem.slice_mut(buf + filled, len - filled)?;
@@ -162,7 +217,11 @@ pub fn sock_recv(
             };
             total += n;
             filled += n as u32;
-            if n == 0 || ri_flags & RECV_WAITALL == 0 || ri_flags & RECV_PEEK != 0 {
+            if n == 0
+                || ri_flags & RECV_WAITALL == 0
+                || ri_flags & RECV_PEEK != 0
+                || total == crate::memory::MAX_IO
+            {
                 break 'bufs;
             }
         }
@@ -189,8 +248,7 @@ pub fn sock_send(
     if si_flags != 0 {
         return Err(Error::inval());
     }
-    wait_ready(stream, flags, true, &ctx.interrupt)?;
-    let n = send(stream, mem, iovs)?;
+    let n = send(stream, flags, mem, iovs, &ctx.interrupt)?;
     mem.write_u32(so_datalen, n as u32)
 }
 

@@ -122,6 +122,16 @@ impl HostDir {
             .truncate(options.truncate)
             .follow(FollowSymlinks::No)
             .maybe_dir(true);
+        // Never wait in open(2): a FIFO without a peer would block it for
+        // ever, out of reach of any interrupt. O_NONBLOCK changes nothing for
+        // regular files and directories; a FIFO opened this way can then be
+        // neither read nor written (ESPIPE: host files are read and written
+        // at offsets), and a FIFO opened for writing without a reader is
+        // ENXIO, as open(2) says.
+        cap_std::fs::OpenOptionsExt::custom_flags(
+            &mut o,
+            rustix::fs::OFlags::NONBLOCK.bits() as i32,
+        );
         let file = self.dir.open_with(name, &o).map_err(errno)?;
         Ok((file, write))
     }
@@ -284,10 +294,19 @@ impl Dir for HostDir {
         }))
     }
 
+    /// fsync(2) of the directory, which makes the creations, removals and
+    /// renames of its entries durable. The handle may be an `O_PATH`
+    /// descriptor (which cannot be synced), so the directory is opened again
+    /// for reading, through this handle.
     fn sync(&self) -> Result<(), Errno> {
-        // Directories cannot always be fsynced (e.g. opened read-only on some
-        // systems); like wasmtime, a failure here is not reported.
-        Ok(())
+        let mut o = cap_std::fs::OpenOptions::new();
+        o.read(true).maybe_dir(true);
+        cap_std::fs::OpenOptionsExt::custom_flags(
+            &mut o,
+            rustix::fs::OFlags::DIRECTORY.bits() as i32,
+        );
+        let dir = self.dir.open_with(".", &o).map_err(errno)?;
+        retry(|| dir.sync_all())
     }
 
     fn as_any(&self) -> &dyn Any {

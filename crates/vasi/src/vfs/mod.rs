@@ -351,7 +351,17 @@ pub trait Dir: Send + Sync + 'static {
     /// `.` and `..`).
     fn entries(&self, cookie: u64) -> Result<Box<dyn ReadDir>, Errno>;
 
-    /// Flushes this directory to storage.
+    /// Makes this directory's entries durable: once it returns `Ok`, the
+    /// creations, removals and renames of names in this directory survive a
+    /// crash of the host, as after `fsync(2)` of a directory (which is how
+    /// programs make a rename durable). The core calls it for `fd_sync` and
+    /// `fd_datasync` on a directory fd.
+    ///
+    /// A backend without durable storage (`MemFs`, the upper layer of an
+    /// `Overlay`) has nothing to flush and returns `Ok` (its contents live
+    /// as long as the process). A backend with durable storage must flush
+    /// for real or return an error, never `Ok` without doing it. The
+    /// default does nothing, for in-memory backends.
     fn sync(&self) -> Result<(), Errno> {
         Ok(())
     }
@@ -405,12 +415,22 @@ pub trait File: Send + Sync + 'static {
         Err(Errno::Notsup)
     }
 
-    /// Flushes data and metadata to storage.
+    /// Makes this file's data and metadata durable, as `fsync(2)`: once it
+    /// returns `Ok`, everything written so far survives a crash of the host.
+    /// The core calls it for `fd_sync`, and after every write on a
+    /// descriptor opened with `fdflags::sync` (before every read with
+    /// `rsync`).
+    ///
+    /// As for [`Dir::sync`]: a backend without durable storage returns `Ok`
+    /// (the default); one with durable storage flushes for real or fails.
     fn sync(&self) -> Result<(), Errno> {
         Ok(())
     }
 
-    /// Flushes data to storage.
+    /// Makes this file's data durable (and the metadata needed to read it
+    /// back, such as its size), as `fdatasync(2)`. The core calls it for
+    /// `fd_datasync`, and after every write on a descriptor opened with
+    /// `fdflags::dsync`. The default is [`sync`](File::sync).
     fn datasync(&self) -> Result<(), Errno> {
         self.sync()
     }
