@@ -463,3 +463,81 @@ mod p1_limits {
         }
     }
 }
+
+/// Exact answers (tests/programs/src/bin/p1_exact.rs): flags in effect,
+/// byte counts, struct padding, and the documented differences
+/// (docs/compatibility.md).
+mod p1_exact {
+    use super::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    use vasi::vfs::{Dir, HostDir, MemFs, ReadOnly};
+
+    on_each_backend! {
+        fn flags(backend: Backend) {
+            Guest::new(programs::P1_EXACT, backend).arg("flags").run().success();
+        }
+    }
+
+    on_each_backend! {
+        fn padding(backend: Backend) {
+            Guest::new(programs::P1_EXACT, backend).arg("padding").run().success();
+        }
+    }
+
+    /// A stdout that keeps nothing and counts the bytes.
+    #[derive(Clone, Default)]
+    struct Counted(Arc<AtomicU64>);
+
+    impl std::io::Write for Counted {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.fetch_add(buf.len() as u64, Ordering::SeqCst);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    on_each_backend! {
+        fn counts(backend: Backend) {
+            let sink = Counted::default();
+            let out = sink.clone();
+            Guest::new(programs::P1_EXACT, backend)
+                .arg("counts")
+                .configure(move |b| {
+                    b.stdout(out);
+                })
+                .run()
+                .success();
+            assert_eq!(sink.0.load(Ordering::SeqCst), u64::from(u32::MAX));
+        }
+    }
+
+    on_each_backend! {
+        fn compat(backend: Backend) {
+            // A read-only mount of the same kind as the sandbox, with a file
+            // and a directory.
+            let tmp = tempfile::tempdir().unwrap();
+            std::fs::write(tmp.path().join("f"), "ro").unwrap();
+            std::fs::create_dir(tmp.path().join("d")).unwrap();
+            let inner: Arc<dyn Dir> = match backend {
+                Backend::Host | Backend::Overlay => Arc::new(HostDir::open_ambient(tmp.path()).unwrap()),
+                _ => {
+                    let fs = MemFs::new();
+                    fs.write("f", b"ro").unwrap();
+                    fs.write("d/x", b"").unwrap();
+                    fs.root()
+                }
+            };
+            Guest::new(programs::P1_EXACT, backend)
+                .arg("compat")
+                .configure(move |b| {
+                    b.preopen_dir(Arc::new(ReadOnly::new(inner)), "/ro");
+                })
+                .run()
+                .success();
+            assert_eq!(std::fs::read_to_string(tmp.path().join("f")).unwrap(), "ro");
+        }
+    }
+}
