@@ -815,3 +815,126 @@ fn bad_globals_are_usage_errors() {
         assert!(stdout(&o).is_empty(), "{spec}: the guest must not run");
     }
 }
+
+/// Spawns vasi with its stdout a pipe nobody reads; returns its exit code,
+/// stderr and how long it ran (killed after 60 s).
+fn vasi_unread_stdout(args: &[&str]) -> (Option<i32>, String, std::time::Duration) {
+    use std::io::Read;
+    use std::time::{Duration, Instant};
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vasi"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run vasi");
+    // Held, never read: the pipe fills up and writes block.
+    let unread = child.stdout.take();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let took = started.elapsed();
+    drop(unread);
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    (status.and_then(|s| s.code()), err, took)
+}
+
+#[test]
+fn timeout_stops_a_guest_blocked_writing_a_full_stdout_pipe() {
+    // As `vasi run --timeout 2s app.wasm | sleep 15`.
+    let (code, err, took) =
+        vasi_unread_stdout(&["run", "--timeout", "2s", programs::P1_EXACT, "spew"]);
+    assert_eq!(code, Some(124), "after {took:?}: {err}");
+    assert!(err.contains("ran longer than --timeout"), "{err}");
+    assert!(took < std::time::Duration::from_secs(6), "{took:?}");
+}
+
+#[test]
+fn timeout_stops_a_guest_sending_to_a_peer_that_never_reads() {
+    use std::net::{TcpListener, TcpStream};
+    use std::time::{Duration, Instant};
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let peer = std::thread::spawn({
+        let addr = addr.clone();
+        move || {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                match TcpStream::connect(&addr) {
+                    // Connected, and never reads; kept open until vasi is gone.
+                    Ok(s) => {
+                        std::thread::sleep(Duration::from_secs(8));
+                        return drop(s);
+                    }
+                    Err(_) if Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(20))
+                    }
+                    Err(e) => panic!("connect: {e}"),
+                }
+            }
+        }
+    });
+    let (o, took) = vasi_with_stdin(
+        &[
+            "run",
+            "--timeout",
+            "2s",
+            "--listen",
+            &addr,
+            programs::P1_EXACT,
+            "send",
+        ],
+        Some(b""),
+    );
+    assert_error_line(&o, 124, "ran longer than --timeout");
+    assert!(took < Duration::from_secs(6), "{took:?}");
+    peer.join().unwrap();
+}
+
+#[test]
+fn a_fifo_in_a_host_directory_never_blocks_open() {
+    let tmp = tempfile::tempdir().unwrap();
+    let status = Command::new("mkfifo")
+        .arg(tmp.path().join("fifo"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let dir = format!("{}::/sandbox", tmp.path().display());
+    let (o, took) = vasi_with_stdin(
+        &[
+            "run",
+            "--timeout",
+            "5s",
+            "--dir",
+            &dir,
+            programs::P1_EXACT,
+            "fifo",
+        ],
+        Some(b""),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "read-only open: ok, read ESPIPE\nread-write open: ok\nwrite-only open: ENXIO\n"
+    );
+    assert!(took < std::time::Duration::from_secs(4), "{took:?}");
+}

@@ -12,6 +12,11 @@
 //!   bytes after it untouched.
 //! - `compat`: the answers docs/compatibility.md documents; also needs a
 //!   read-only preopen `/ro` holding a file `f` ("ro") and a directory `d`.
+//! - `spew`: writes to stdout for ever (for a host that never reads it).
+//! - `send`: accepts a connection on the listener fd 3 and sends to it for
+//!   ever (for a peer that never reads).
+//! - `fifo`: opens the FIFO `/sandbox/fifo` for reading and for writing
+//!   (neither may block) and prints what happened.
 
 use test_programs::{
     addr, addr_mut, assert_errno, assert_ok, fd_close, fd_fdstat_get, fd_filestat_set_size,
@@ -369,6 +374,56 @@ fn compat() {
     assert!(!names.contains(&b"x".to_vec()));
 }
 
+fn spew() {
+    let chunk = vec![b'x'; 1 << 20];
+    loop {
+        fd_write(1, &chunk).expect("fd_write");
+    }
+}
+
+fn send() {
+    let mut fd = -1i32;
+    // SAFETY: `fd` is a valid out-pointer.
+    assert_ok!(unsafe { raw::sock_accept(3, 0, addr_mut(&mut fd)) });
+    let chunk = vec![b'x'; 1 << 20];
+    let iov = [Iovec {
+        buf: addr(&chunk[..]) as u32,
+        len: chunk.len() as u32,
+    }];
+    loop {
+        let mut n = 0u32;
+        // SAFETY: the iovec and result are valid.
+        assert_ok!(unsafe { raw::sock_send(fd, addr(&iov[..]), 1, 0, addr_mut(&mut n)) });
+    }
+}
+
+fn fifo() {
+    let dir = sandbox_fd();
+    let name = test_programs::errno_name;
+    match path_open(dir, 0, b"fifo", 0, RIGHTS_FILE_READ, 0, 0) {
+        Ok(fd) => {
+            let mut buf = [0u8; 4];
+            match fd_read(fd, &mut buf) {
+                Ok(n) => println!("read-only open: ok, read {n}"),
+                Err(e) => println!("read-only open: ok, read {}", name(e)),
+            }
+            fd_close(fd).unwrap();
+        }
+        Err(e) => println!("read-only open: {}", name(e)),
+    }
+    match path_open(dir, 0, b"fifo", 0, RIGHTS_ALL, 0, 0) {
+        Ok(fd) => {
+            println!("read-write open: ok");
+            fd_close(fd).unwrap();
+        }
+        Err(e) => println!("read-write open: {}", name(e)),
+    }
+    match path_open(dir, 0, b"fifo", 0, test_programs::RIGHTS_FD_WRITE, 0, 0) {
+        Ok(_) => println!("write-only open: ok"),
+        Err(e) => println!("write-only open: {}", name(e)),
+    }
+}
+
 fn main() {
     let mode = std::env::args().nth(1).expect("a mode");
     match mode.as_str() {
@@ -376,6 +431,9 @@ fn main() {
         "counts" => counts(),
         "padding" => padding(),
         "compat" => compat(),
+        "spew" => spew(),
+        "send" => send(),
+        "fifo" => fifo(),
         other => panic!("unknown mode {other}"),
     }
 }
