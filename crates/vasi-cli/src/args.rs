@@ -110,8 +110,9 @@ pub(crate) struct RunArgs {
     /// The seed of --deterministic randomness (default 0).
     #[arg(long, value_name = "N", requires = "deterministic")]
     pub(crate) seed: Option<u64>,
-    /// Cap the guest's linear memory at SIZE (e.g. 64M); growing beyond it
-    /// ends the guest (exit 121).
+    /// Cap the guest's memory at SIZE (e.g. 64M): all its linear memories
+    /// and tables together, a table element counted as 8 bytes; growing
+    /// beyond it ends the guest (exit 121).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub(crate) max_memory: Option<u64>,
     /// Cap the guest's open descriptors (stdio and preopens included) at N;

@@ -9,6 +9,7 @@
 
 mod args;
 mod global;
+mod limits;
 mod run;
 
 use std::process::ExitCode;

@@ -2,13 +2,13 @@
 //! the limits asked for.
 
 use crate::args::{Mount, RunArgs};
-use std::fmt;
+use crate::limits::{MemoryCap, MemoryLimitHit};
 use std::sync::mpsc;
 use std::sync::Arc;
 use vasi::vfs::{Dir, HostDir, MemFs, MemFsOptions, Overlay, ReadOnly, TarFs};
 use vasi::{StopReason, WasiCtx, WasiCtxBuilder};
 use vasi_globals::Globals;
-use wasmtime::{Config, Engine, Linker, Module, ResourceLimiter, Store};
+use wasmtime::{Config, Engine, Linker, Module, Store};
 
 /// Why a run did not produce a guest exit code.
 pub(crate) enum Failure {
@@ -50,56 +50,6 @@ struct State {
     wasi: WasiCtx,
     globals: Globals,
     memory: MemoryCap,
-}
-
-/// Refuses memory growth beyond `--max-memory`, with an error (a trap) that
-/// says so.
-struct MemoryCap {
-    max: Option<usize>,
-}
-
-/// The error a refused growth traps with.
-#[derive(Debug)]
-struct MemoryLimitHit {
-    max: usize,
-    desired: usize,
-}
-
-impl fmt::Display for MemoryLimitHit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "the guest's memory would grow to {} bytes, beyond --max-memory ({} bytes)",
-            self.desired, self.max
-        )
-    }
-}
-
-impl std::error::Error for MemoryLimitHit {}
-
-impl ResourceLimiter for MemoryCap {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        match self.max {
-            Some(max) if desired > max => {
-                Err(wasmtime::Error::new(MemoryLimitHit { max, desired }))
-            }
-            _ => Ok(true),
-        }
-    }
-
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        _desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        Ok(true)
-    }
 }
 
 /// Runs the guest; returns its exit code.
@@ -157,7 +107,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32, Failure> {
         State {
             wasi: ctx,
             globals,
-            memory: MemoryCap { max: max_memory },
+            memory: MemoryCap::new(max_memory),
         },
     );
     store.limiter(|s| &mut s.memory);

@@ -938,3 +938,65 @@ fn a_fifo_in_a_host_directory_never_blocks_open() {
     );
     assert!(took < std::time::Duration::from_secs(4), "{took:?}");
 }
+
+/// `--max-memory` caps the whole instance: several memories, and tables (8
+/// bytes an element), together.
+#[test]
+fn max_memory_caps_all_memories_and_tables_together() {
+    let tmp = tempfile::tempdir().unwrap();
+    let module = |name: &str, wat: &str| {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, wat::parse_str(wat).unwrap()).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    // Eight memories of 56 MiB (896 pages) each: 448 MiB in all.
+    let mut wat = String::from("(module\n");
+    for i in 0..8 {
+        wat.push_str(&format!("(memory $m{i} 896)\n"));
+    }
+    wat.push_str("(export \"memory\" (memory $m0))\n(func (export \"_start\")))");
+    let eight = module("eight.wasm", &wat);
+    let o = vasi(&["run", "--max-memory", "64M", &eight]);
+    assert_error_line(&o, 121, "beyond --max-memory (67108864 bytes)");
+    // The same module fits in 500M.
+    let o = vasi(&["run", "--max-memory", "500M", &eight]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // Memories that fit alone but not together, grown at run time: two of
+    // 16 MiB each grow by 24 MiB under a 64 MiB cap.
+    let grow = module(
+        "grow.wasm",
+        r#"(module
+            (memory $a 256) (memory $b 256)
+            (export "memory" (memory $a))
+            (func (export "_start")
+                (if (i32.eq (memory.grow $a (i32.const 384)) (i32.const -1)) (then unreachable))
+                (drop (memory.grow $b (i32.const 384)))))"#,
+    );
+    let o = vasi(&["run", "--max-memory", "64M", &grow]);
+    assert_error_line(&o, 121, "--max-memory");
+
+    // A table grown to 100M elements (800 MB as counted) under 64M.
+    let table = module(
+        "table.wasm",
+        r#"(module
+            (memory (export "memory") 1)
+            (table $t 1 funcref)
+            (func (export "_start")
+                (drop (table.grow $t (ref.null func) (i32.const 100000000)))))"#,
+    );
+    let o = vasi(&["run", "--max-memory", "64M", &table]);
+    assert_error_line(&o, 121, "a table");
+    // A small table is fine.
+    let small = module(
+        "small.wasm",
+        r#"(module
+            (memory (export "memory") 1)
+            (table $t 1 funcref)
+            (func (export "_start")
+                (if (i32.eq (table.grow $t (ref.null func) (i32.const 1000)) (i32.const -1))
+                    (then unreachable))))"#,
+    );
+    let o = vasi(&["run", "--max-memory", "64M", &small]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
