@@ -198,7 +198,8 @@ impl std::error::Error for BuildError {}
 pub struct WasiCtxBuilder {
     args: Vec<String>,
     env: Vec<(String, String)>,
-    stdin: (Box<dyn Read + Send>, u8),
+    /// `None`: no stdin (always at its end).
+    stdin: (Option<Box<dyn Read + Send>>, u8),
     stdout: (OutputStream, u8),
     stderr: (OutputStream, u8),
     preopens: Vec<(Arc<dyn Dir>, String)>,
@@ -224,7 +225,7 @@ impl WasiCtxBuilder {
         WasiCtxBuilder {
             args: Vec::new(),
             env: Vec::new(),
-            stdin: (Box::new(std::io::empty()), filetype::UNKNOWN),
+            stdin: (None, filetype::UNKNOWN),
             stdout: (
                 OutputStream::new(Box::new(std::io::sink())),
                 filetype::UNKNOWN,
@@ -306,7 +307,7 @@ impl WasiCtxBuilder {
     /// # Ok::<(), vasi::BuildError>(())
     /// ```
     pub fn stdin(&mut self, reader: impl Read + Send + 'static) -> &mut Self {
-        self.stdin = (Box::new(reader), filetype::UNKNOWN);
+        self.stdin = (Some(Box::new(reader)), filetype::UNKNOWN);
         self
     }
 
@@ -351,7 +352,7 @@ impl WasiCtxBuilder {
             }
         };
         self.stdin = (
-            Box::new(std::io::stdin()),
+            Some(Box::new(std::io::stdin())),
             kind(std::io::stdin().is_terminal()),
         );
         self.stdout = (
@@ -568,7 +569,10 @@ impl WasiCtxBuilder {
         let mut table = Table::new(b.max_open.max(3));
         let e = |_| BuildError::TooManyPreopens;
         table
-            .push(Descriptor::Reader(InputStream::new(b.stdin.0), b.stdin.1))
+            .push(Descriptor::Reader(
+                b.stdin.0.map_or_else(InputStream::empty, InputStream::new),
+                b.stdin.1,
+            ))
             .map_err(e)?;
         table
             .push(Descriptor::Writer(b.stdout.0, b.stdout.1))

@@ -267,6 +267,20 @@ impl InputStream {
         }
     }
 
+    /// No stdin at all (the default): always at its end, and nothing is
+    /// allocated or started for it, however often it is read or polled.
+    pub(crate) fn empty() -> Self {
+        InputStream {
+            direct: None,
+            pump: None,
+        }
+    }
+
+    /// Whether this is [`InputStream::empty`].
+    pub(crate) fn is_empty(&self) -> bool {
+        self.direct.is_none() && self.pump.is_none()
+    }
+
     /// Reads like `Read::read`: blocks until at least one byte or the end.
     pub(crate) fn read(
         &mut self,
@@ -320,6 +334,9 @@ impl InputStream {
     /// Starts reading ahead (once) and reports what can be read, waiting up to
     /// `timeout` for something to change.
     pub(crate) fn readiness(&mut self, timeout: std::time::Duration) -> Readiness {
+        if self.is_empty() {
+            return Readiness::Hangup;
+        }
         let pump = self.start_pump();
         let st = pump.state.lock().unwrap_or_else(|e| e.into_inner());
         let (st, _) = pump

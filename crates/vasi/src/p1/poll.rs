@@ -74,8 +74,15 @@ pub fn poll_oneoff(
                         sockets.push((userdata, kind, fd));
                         continue;
                     }
-                    Some(Descriptor::Reader(..)) if kind == eventtype::FD_READ => {
-                        inputs.push((userdata, fd));
+                    Some(Descriptor::Reader(r, _)) if kind == eventtype::FD_READ => {
+                        if r.is_empty() {
+                            // No stdin: at its end now, nothing to wait for.
+                            let hangup = abi::eventrwflags::FD_READWRITE_HANGUP;
+                            let event = abi::event(userdata, 0, kind, 0, hangup);
+                            emit(mem, &mut written, event)?;
+                        } else {
+                            inputs.push((userdata, fd));
+                        }
                         continue;
                     }
                     _ => {}
