@@ -156,13 +156,20 @@ impl<'a> GuestMemory<'a> {
     }
 
     /// Checks an array of `count` iovecs (`{buf: u32, len: u32}`, 8 bytes, 4-aligned)
-    /// at `ptr`, so that they can then be read with [`GuestMemory::iovec`].
+    /// at `ptr`, and every buffer it names, so that they can then be read with
+    /// [`GuestMemory::iovec`]. A bad buffer anywhere in the array traps before
+    /// the call does anything: no call moves some bytes and then traps.
     pub fn iovecs(&self, ptr: u32, count: u32) -> Result<Iovecs, Error> {
         let len = count
             .checked_mul(8)
             .ok_or_else(|| out_of_bounds(ptr, u32::MAX, self.bytes.len()))?;
         self.range(ptr, len, 4)?;
-        Ok(Iovecs { ptr, count })
+        let iovs = Iovecs { ptr, count };
+        for i in 0..count {
+            let (buf, len) = self.iovec(iovs, i);
+            self.range(buf, len, 1)?;
+        }
+        Ok(iovs)
     }
 
     /// The `index`th iovec of a checked array: `(buf, len)`. The buffer itself is
@@ -238,8 +245,14 @@ mod tests {
         assert!(matches!(mem.iovecs(2, 1), Err(Error::Trap(_))));
         mem.write_u32(0, 7).unwrap();
         mem.write_u32(4, 9).unwrap();
+        // The last iovec names a buffer out of bounds (u64::MAX at 24):
+        // the whole array is refused.
+        assert!(matches!(mem.iovecs(0, 4), Err(Error::Trap(_))));
+        mem.write_u64(24, 0).unwrap();
         let iovs = mem.iovecs(0, 4).unwrap();
         assert_eq!(mem.iovec(iovs, 0), (7, 9));
+        mem.write_u32(12, 33).unwrap(); // 33 bytes at 0
+        assert!(matches!(mem.iovecs(0, 2), Err(Error::Trap(_))));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! runtime, on a host directory and on an in-memory filesystem.
 
 mod harness;
+mod invariants;
 mod memory_lookup;
 mod p1;
 mod readme;

@@ -57,6 +57,8 @@ pub fn fd_read(
     nread: u32,
 ) -> Result<(), Error> {
     let iovs = mem.iovecs(iovs, iovs_len)?;
+    // Every pointer is checked before any byte moves.
+    mem.check(nread, 4, 4)?;
     let n = match ctx.table.get(fd)? {
         Descriptor::File(f) => {
             if !f.read {
@@ -138,6 +140,7 @@ pub fn fd_pread(
     nread: u32,
 ) -> Result<(), Error> {
     let iovs = mem.iovecs(iovs, iovs_len)?;
+    mem.check(nread, 4, 4)?;
     let f = seekable(ctx, fd)?;
     if !f.read {
         return Err(Error::badf());
@@ -163,6 +166,8 @@ pub fn fd_write(
     nwritten: u32,
 ) -> Result<(), Error> {
     let iovs = mem.iovecs(iovs, iovs_len)?;
+    // Every pointer is checked before any byte moves.
+    mem.check(nwritten, 4, 4)?;
     let n = match ctx.table.get(fd)? {
         Descriptor::File(f) => {
             if !f.write {
@@ -271,6 +276,7 @@ pub fn fd_pwrite(
     nwritten: u32,
 ) -> Result<(), Error> {
     let iovs = mem.iovecs(iovs, iovs_len)?;
+    mem.check(nwritten, 4, 4)?;
     let f = seekable(ctx, fd)?;
     if !f.write {
         return Err(Error::badf());
@@ -292,6 +298,7 @@ pub fn fd_seek(
     whence: u32,
     newoffset: u32,
 ) -> Result<(), Error> {
+    mem.check(newoffset, 8, 8)?;
     let f = seekable(ctx, fd)?;
     require(f.rights_base, rights::FD_SEEK)?;
     let base = match whence {
@@ -666,6 +673,7 @@ pub fn fd_readdir(
         _ => return Err(Errno::Notdir.into()),
     };
     require(od.rights_base, rights::FD_READDIR)?;
+    mem.check(bufused, 4, 4)?;
     let out = mem.slice_mut(buf, buf_len)?;
     let mut used = 0usize;
     let mut cookie = cookie;

@@ -274,6 +274,8 @@ pub fn path_open(
     let read = fs_rights_base & (rights::FD_READ | rights::FD_READDIR) != 0 || !write;
 
     let path = mem.read_str(path, path_len)?;
+    // Checked before anything is opened or created.
+    mem.check(fd_out, 4, 4)?;
     let mut res = Resolver::new(dir);
     let mut r = res.walk(path)?;
     let mut unchecked = false;

@@ -42,6 +42,7 @@ pub fn poll_oneoff(
     // Check both arrays (bounds and 8-byte alignment) before any work.
     mem.check(in_, in_len, 8)?;
     mem.check(out, out_len, 8)?;
+    mem.check(nevents, 4, 4)?;
 
     let mut written = 0u32;
     let emit = |mem: &mut GuestMemory<'_>, written: &mut u32, event: [u8; 32]| {

@@ -166,6 +166,7 @@ pub fn sock_accept(
     if flags & !u32::from(fdflags::NONBLOCK) != 0 {
         return Err(Error::inval());
     }
+    mem.check(result_fd, 4, 4)?;
     wait_ready(listener, lflags, false, &ctx.interrupt)?;
     let (stream, _) = loop {
         match listener.accept() {
@@ -198,6 +199,8 @@ pub fn sock_recv(
     ro_flags: u32,
 ) -> Result<(), Error> {
     let iovs = mem.iovecs(ri_data, ri_data_len)?;
+    mem.check(ro_datalen, 4, 4)?;
+    mem.check(ro_flags, 2, 2)?;
     let (stream, flags) = socket(&mut ctx.table, fd)?;
     if ri_flags & !(RECV_PEEK | RECV_WAITALL) != 0 {
         return Err(Error::inval());
@@ -244,6 +247,7 @@ pub fn sock_send(
     so_datalen: u32,
 ) -> Result<(), Error> {
     let iovs = mem.iovecs(si_data, si_data_len)?;
+    mem.check(so_datalen, 4, 4)?;
     let (stream, flags) = socket(&mut ctx.table, fd)?;
     if si_flags != 0 {
         return Err(Error::inval());
