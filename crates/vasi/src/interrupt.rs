@@ -2,8 +2,10 @@
 //!
 //! A wasm runtime can stop a guest that is running wasm code (wasmtime's epoch
 //! interruption, fuel), but not one that is blocked inside a hostcall: sleeping
-//! in `poll_oneoff`, reading an open stdin, waiting in `sock_accept`. An
-//! [`InterruptHandle`] reaches those: once [`interrupt`](InterruptHandle::interrupt)
+//! in `poll_oneoff`, reading an open stdin, waiting in `sock_accept`, sending
+//! to a peer that does not read, writing to the host's stdout when it is a
+//! full pipe. An [`InterruptHandle`] reaches those (not an embedder's own
+//! reader or writer that blocks, which vasi calls as it is): once [`interrupt`](InterruptHandle::interrupt)
 //! is called, every blocking hostcall of its context returns
 //! [`Error::Stopped`] with
 //! [`StopReason::Interrupted`](crate::StopReason::Interrupted) within a few

@@ -67,6 +67,10 @@ pub(crate) struct OutputStream {
     sink: Sink,
     /// Whether the host stream is a regular file (found out once, when
     /// writing interruptibly first).
+    #[cfg_attr(
+        not(all(feature = "host", unix)),
+        allow(dead_code, reason = "only host streams are written interruptibly")
+    )]
     regular: Option<bool>,
 }
 
