@@ -233,6 +233,8 @@ fn is_regular(fd: &impl std::os::fd::AsFd) -> bool {
 /// from then on a helper thread reads ahead into a buffer, so that readiness
 /// can be known (and waited for) without blocking the guest.
 pub(crate) struct InputStream {
+    /// `fdflags::nonblock` set: a read with nothing buffered is `EAGAIN`.
+    nonblock: bool,
     direct: Option<Box<dyn std::io::Read + Send>>,
     pump: Option<Arc<Pump>>,
 }
@@ -266,6 +268,7 @@ pub(crate) enum Readiness {
 impl InputStream {
     pub(crate) fn new(reader: Box<dyn std::io::Read + Send>) -> Self {
         InputStream {
+            nonblock: false,
             direct: Some(reader),
             pump: None,
         }
@@ -275,6 +278,7 @@ impl InputStream {
     /// allocated or started for it, however often it is read or polled.
     pub(crate) fn empty() -> Self {
         InputStream {
+            nonblock: false,
             direct: None,
             pump: None,
         }
@@ -285,13 +289,33 @@ impl InputStream {
         self.direct.is_none() && self.pump.is_none()
     }
 
-    /// Reads like `Read::read`: blocks until at least one byte or the end.
+    /// Whether reads are nonblocking (`fdflags::nonblock`).
+    pub(crate) fn nonblocking(&self) -> bool {
+        self.nonblock
+    }
+
+    /// Makes reads nonblocking or blocking again. A nonblocking read of a
+    /// stdin with nothing buffered is `EAGAIN`; stdin is then read ahead by a
+    /// helper thread, so that whether anything is there can be known.
+    pub(crate) fn set_nonblocking(&mut self, nonblock: bool) {
+        self.nonblock = nonblock;
+    }
+
+    /// Reads like `Read::read`: blocks until at least one byte or the end
+    /// (`EAGAIN` instead of blocking when nonblocking).
     pub(crate) fn read(
         &mut self,
         dst: &mut [u8],
         interrupt: &crate::InterruptHandle,
     ) -> Result<usize, crate::Error> {
         let to_error = |e: io::Error| crate::Error::Errno(e.into());
+        if self.nonblock && !self.is_empty() {
+            let pump = self.start_pump();
+            let st = pump.state.lock().unwrap_or_else(|e| e.into_inner());
+            if st.buf.is_empty() && st.done.is_none() {
+                return Err(crate::Errno::Again.into());
+            }
+        }
         if interrupt.armed() && self.direct.is_some() {
             // A direct read could block for ever; the pump's can be left.
             self.start_pump();

@@ -475,7 +475,14 @@ mod p1_exact {
 
     on_each_backend! {
         fn flags(backend: Backend) {
-            Guest::new(programs::P1_EXACT, backend).arg("flags").run().success();
+            // Stdin is a pipe that stays open and empty.
+            let (reader, writer) = std::io::pipe().unwrap();
+            Guest::new(programs::P1_EXACT, backend)
+                .arg("flags")
+                .stdin_reader(reader)
+                .run()
+                .success();
+            drop(writer);
         }
     }
 

@@ -387,7 +387,14 @@ pub fn fd_fdstat_get(
         Descriptor::Dir(d) => {
             abi::fdstat(filetype::DIRECTORY, 0, d.rights_base, d.rights_inheriting)
         }
-        Descriptor::Reader(_, t) => abi::fdstat(*t, 0, rights::STDIN, 0),
+        Descriptor::Reader(r, t) => {
+            let flags = if r.nonblocking() {
+                fdflags::NONBLOCK
+            } else {
+                0
+            };
+            abi::fdstat(*t, flags, rights::STDIN, 0)
+        }
         Descriptor::Writer(_, t) => abi::fdstat(*t, 0, rights::STDOUT, 0),
         Descriptor::Listener(_, flags) => {
             abi::fdstat(filetype::SOCKET_STREAM, *flags, rights::LISTENER, 0)
@@ -404,10 +411,11 @@ pub fn fd_fdstat_get(
 ///   `dsync` make each write durable before the call returns, `rsync` makes
 ///   what was written durable before each read (the core calls the backend's
 ///   `sync`/`datasync`), and `nonblock` is kept (a regular file never blocks);
-/// - a socket takes `nonblock`;
-/// - stdin, stdout and stderr take no flag: asking for the flags they have
-///   (none) succeeds, anything else is `ENOTSUP`, as are flags other than
-///   `nonblock` on a socket;
+/// - a socket takes `nonblock`, and so does stdin (a read with nothing
+///   there is then `EAGAIN`);
+/// - stdout and stderr take no flag: asking for the flags they have (none)
+///   succeeds, anything else is `ENOTSUP`, as are flags other than
+///   `nonblock` on a socket or stdin;
 /// - a directory is `EBADF` (as wasmtime).
 ///
 /// Undefined bits are `EINVAL`. [`fd_fdstat_get`] reports what is in effect.
@@ -440,7 +448,13 @@ pub fn fd_fdstat_set_flags(
             s.set_nonblocking(flags != 0).map_err(stream_io)?;
             *f = flags;
         }
-        Descriptor::Reader(..) | Descriptor::Writer(..) => {
+        Descriptor::Reader(r, _) => {
+            if flags & !fdflags::NONBLOCK != 0 {
+                return Err(Errno::Notsup.into());
+            }
+            r.set_nonblocking(flags != 0);
+        }
+        Descriptor::Writer(..) => {
             if flags != 0 {
                 return Err(Errno::Notsup.into());
             }

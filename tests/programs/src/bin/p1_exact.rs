@@ -5,7 +5,8 @@
 //!
 //! Host contract: args `["p1_exact", MODE]`, an empty `/sandbox`; exit code 0.
 //! - `flags`: synchronisation flags, `fd_fdstat_set_flags` on every kind of
-//!   fd, `fd_sync` of directories, `fd_filestat_set_size` errnos.
+//!   fd, `fd_sync` of directories, `fd_filestat_set_size` errnos; stdin must
+//!   be an open pipe with nothing written to it.
 //! - `counts`: five 1 GiB iovecs over one guest gigabyte, written to stdout;
 //!   the host's stdout must receive exactly `u32::MAX` bytes. Prints nothing.
 //! - `padding`: every struct the host writes leaves its padding zero and the
@@ -21,9 +22,9 @@
 use test_programs::{
     addr, addr_mut, assert_errno, assert_ok, fd_close, fd_fdstat_get, fd_filestat_set_size,
     fd_pread, fd_pwrite, fd_read, fd_write, open_dir, path_link, path_open, path_symlink, poll,
-    raw, read_dir_raw, sandbox_fd, Iovec, Subscription, EBADF, EEXIST, EINVAL, ENOTSUP, EROFS,
-    FDFLAGS_APPEND, FDFLAGS_NONBLOCK, FILETYPE_REGULAR_FILE, LOOKUP_SYMLINK_FOLLOW, OFLAGS_CREAT,
-    OFLAGS_TRUNC, RIGHTS_ALL, RIGHTS_FILE_READ,
+    raw, read_dir_raw, sandbox_fd, Iovec, Subscription, EAGAIN, EBADF, EEXIST, EINVAL, ENOTSUP,
+    EROFS, FDFLAGS_APPEND, FDFLAGS_NONBLOCK, FILETYPE_REGULAR_FILE, LOOKUP_SYMLINK_FOLLOW,
+    OFLAGS_CREAT, OFLAGS_TRUNC, RIGHTS_ALL, RIGHTS_FILE_READ,
 };
 
 #[link(wasm_import_module = "wasi_snapshot_preview1")]
@@ -124,15 +125,25 @@ fn flags() {
     assert_errno!(set_flags(dir, FDFLAGS_APPEND), EBADF);
     assert_errno!(set_flags(dir, 0), EBADF);
     assert_eq!(fd_fdstat_get(dir).unwrap().flags, 0);
-    // Stdio takes no flag: the flags it has (none) are fine, others are
-    // ENOTSUP, and fdstat still says 0.
+    // Stdout and stderr take no flag: the flags they have (none) are fine,
+    // others are ENOTSUP, and fdstat still says 0. Stdin takes nonblock.
     for std in 0..3 {
         assert_ok!(set_flags(std, 0));
-        assert_errno!(set_flags(std, FDFLAGS_NONBLOCK), ENOTSUP);
+        if std > 0 {
+            assert_errno!(set_flags(std, FDFLAGS_NONBLOCK), ENOTSUP);
+        }
         assert_errno!(set_flags(std, FDFLAGS_APPEND), ENOTSUP);
         assert_errno!(set_flags(std, SYNC), ENOTSUP);
         assert_eq!(fd_fdstat_get(std).unwrap().flags, 0, "fd {std}");
     }
+    // Stdin (an open pipe with nothing in it): nonblocking, a read is
+    // EAGAIN; blocking again, fdstat says so.
+    assert_ok!(set_flags(0, FDFLAGS_NONBLOCK));
+    assert_eq!(fd_fdstat_get(0).unwrap().flags, FDFLAGS_NONBLOCK as u16);
+    let mut byte = [0u8; 1];
+    assert_errno!(fd_read(0, &mut byte), EAGAIN);
+    assert_ok!(set_flags(0, 0));
+    assert_eq!(fd_fdstat_get(0).unwrap().flags, 0);
 
     // fd_sync and fd_datasync of directories succeed (and are real fsyncs
     // on a host directory).
