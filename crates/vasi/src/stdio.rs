@@ -104,29 +104,46 @@ impl OutputStream {
         }
     }
 
-    /// Writes every byte of the buffers of `iovs` (at most `u32::MAX`, which
-    /// is all a call can count); returns how many were written. Empty
-    /// buffers cost nothing. While an interrupt handle is out, writes to the
+    /// Writes every byte of the buffers of `iovs` (checked by
+    /// [`GuestMemory::iovecs`](crate::GuestMemory::iovecs); at most
+    /// `u32::MAX`, which is all a call can count); returns how many were
+    /// written. Empty buffers cost nothing. While an interrupt handle is out, writes to the
     /// host's own stdout and stderr wait for room in slices and go out in
     /// pieces that cannot block (a full pipe), so the wait can be
     /// interrupted; an embedder's writer is called as it is.
+    #[inline]
     pub(crate) fn write_iovecs(
         &mut self,
         mem: &crate::GuestMemory<'_>,
         iovs: crate::memory::Iovecs,
         interrupt: &crate::InterruptHandle,
     ) -> Result<usize, crate::Error> {
+        let to_error = |e: io::Error| crate::Error::Errno(e.into());
+        if let (1, Sink::Any(w)) = (iovs.count(), &mut self.sink) {
+            // One buffer to the embedder's writer: the hot path.
+            let (buf, len) = mem.iovec(iovs, 0);
+            if len == 0 {
+                return Ok(0);
+            }
+            w.write_all(mem.slice(buf, len)?).map_err(to_error)?;
+            w.flush().map_err(to_error)?;
+            return Ok(len as usize);
+        }
         let mut total = 0usize;
         for i in 0..iovs.count() {
             let (buf, len) = mem.iovec(iovs, i);
             let len = crate::memory::room(total, len);
             if len == 0 {
-                // Still checked: an out-of-bounds pointer traps.
-                mem.check(buf, 0, 1)?;
                 continue;
             }
             let src = mem.slice(buf, len)?;
-            match self.write_all(src, interrupt) {
+            let written = match &mut self.sink {
+                // The embedder's writer (a capture buffer, a sink...): the
+                // hot path.
+                Sink::Any(w) => w.write_all(src).map_err(to_error),
+                _ => self.write_host(src, interrupt),
+            };
+            match written {
                 Ok(()) => total += src.len(),
                 Err(crate::Error::Errno(_)) if total > 0 => break,
                 Err(e) => return Err(e),
@@ -141,7 +158,10 @@ impl OutputStream {
         Ok(total)
     }
 
-    fn write_all(
+    /// Writes all of `src` to the host's stdout or stderr (out of line: the
+    /// embedder's writer is the path to keep small).
+    #[inline(never)]
+    fn write_host(
         &mut self,
         src: &[u8],
         interrupt: &crate::InterruptHandle,
