@@ -203,7 +203,8 @@ struct World {
     funcs: Vec<(&'static str, Vec<bool>, Func)>,
     stdout: CaptureBuffer,
     stderr: CaptureBuffer,
-    quota_fs: Option<MemFs>,
+    /// A MemFs whose quotas (bytes, inodes) must hold.
+    quota_fs: Option<(MemFs, u64, u64)>,
     host: Option<tempfile::TempDir>,
 }
 
@@ -241,11 +242,12 @@ fn world(engine: &Engine, module: &Module, backend: Backend, seed: u64) -> World
             fs.write("a", b"hello").unwrap();
             fs.write("d/e", b"nested").unwrap();
             b.preopen_dir(fs.root(), "/sandbox");
+            quota_fs = Some((fs, 8 << 20, u64::MAX));
         }
         Backend::MemQuota => {
             let fs = MemFs::with_quotas(QUOTA, INODES);
             b.preopen_dir(fs.root(), "/sandbox");
-            quota_fs = Some(fs);
+            quota_fs = Some((fs, QUOTA, INODES));
         }
     }
     let ctx = b.build().unwrap();
@@ -346,15 +348,15 @@ fn run_backend(backend: Backend, calls: u64, seed: u64) {
             "stdout holds what the guest was told it wrote (after {name}{raw:?})"
         );
         assert_eq!(w.stderr.contents().len() as u64, reported_stderr);
-        if let Some(fs) = &w.quota_fs {
+        if let Some((fs, bytes, inodes)) = &w.quota_fs {
             assert!(
-                fs.used_bytes() <= QUOTA,
-                "{} > {QUOTA} after {name}{raw:?}",
+                fs.used_bytes() <= *bytes,
+                "{} > {bytes} bytes after {name}{raw:?}",
                 fs.used_bytes()
             );
             assert!(
-                fs.used_inodes() <= INODES,
-                "{} inodes after {name}{raw:?}",
+                fs.used_inodes() <= *inodes,
+                "{} > {inodes} inodes after {name}{raw:?}",
                 fs.used_inodes()
             );
         }
