@@ -463,3 +463,98 @@ mod p1_limits {
         }
     }
 }
+
+/// Filesystem edge cases (issue 11), each as Linux answers them.
+mod p1_fs_exact {
+    use super::*;
+
+    on_each_backend! {
+        fn empty_writes_change_nothing(backend: Backend) {
+            Guest::new(programs::P1_FS_EXACT, backend)
+                .arg("empty_writes")
+                .run()
+                .success();
+        }
+    }
+
+    on_each_backend! {
+        fn colons_and_drive_prefixes_are_plain_names(backend: Backend) {
+            let out = Guest::new(programs::P1_FS_EXACT, backend).arg("names").run();
+            out.success();
+            if let Some(parent) = &out.host_dir {
+                // Inside the sandbox, under exactly those names.
+                let sandbox = parent.path().join("sandbox");
+                assert_eq!(std::fs::read(sandbox.join("C:x")).unwrap(), b"C:x");
+                assert_eq!(std::fs::read(sandbox.join("D:").join("inner")).unwrap(), b"in");
+                let mut beside: Vec<_> = std::fs::read_dir(parent.path())
+                    .unwrap()
+                    .map(|e| e.unwrap().file_name())
+                    .collect();
+                beside.sort();
+                assert_eq!(beside, [OUTSIDE, "sandbox"]);
+            }
+        }
+    }
+
+    on_each_backend! {
+        fn a_nested_mount_point_is_busy(backend: Backend) {
+            let inner = vasi::vfs::MemFs::new();
+            let seen = inner.clone();
+            let out = Guest::new(programs::P1_FS_EXACT, backend)
+                .arg("mount_busy")
+                .configure(move |b| {
+                    b.preopen_dir(inner.root(), "/sandbox/config");
+                })
+                .run();
+            out.success();
+            assert_eq!(seen.used_inodes(), 1, "only the root: nothing was written into the mount");
+            if let Some(parent) = &out.host_dir {
+                // The name under the mount was not created on the host either.
+                assert!(!parent.path().join("sandbox/config").exists());
+            }
+        }
+    }
+
+    /// The issue's case: `/app` is host directory X, `/app/config` its own
+    /// subdirectory X/config mounted read-only; the host's X/config stays
+    /// empty, on both engines.
+    #[test]
+    fn a_read_only_nested_host_mount_is_never_written() {
+        use crate::harness::{run_ctx, run_wasmi};
+        use std::sync::Arc;
+        use vasi::vfs::{HostDir, ReadOnly};
+        for wasmi in [false, true] {
+            let x = tempfile::tempdir().unwrap();
+            std::fs::create_dir(x.path().join("config")).unwrap();
+            let outer = HostDir::open_ambient(x.path()).unwrap();
+            let config = HostDir::open_ambient(x.path().join("config")).unwrap();
+            let ctx = vasi::WasiCtxBuilder::new()
+                .args(["p1_fs_exact", "mount_busy"])
+                .preopen_dir(Arc::new(outer), "/sandbox")
+                .preopen_dir(Arc::new(ReadOnly::new(Arc::new(config))), "/sandbox/config")
+                .build()
+                .unwrap();
+            let exit = if wasmi {
+                run_wasmi(programs::P1_FS_EXACT, ctx)
+            } else {
+                run_ctx(programs::P1_FS_EXACT, ctx)
+            };
+            assert_eq!(exit, Ok(0), "wasmi: {wasmi}");
+            let in_config = std::fs::read_dir(x.path().join("config")).unwrap().count();
+            assert_eq!(in_config, 0, "the guest wrote into the read-only X/config");
+            assert_eq!(
+                std::fs::read(x.path().join("d/guest.txt")).unwrap(),
+                b"guest"
+            );
+        }
+    }
+
+    on_each_backend! {
+        fn symlink_targets_are_capped(backend: Backend) {
+            Guest::new(programs::P1_FS_EXACT, backend)
+                .arg("symlinks")
+                .run()
+                .success();
+        }
+    }
+}

@@ -13,7 +13,8 @@ const ROOT_INO: u64 = 1;
 /// How to build a [`MemFs`] ([`MemFs::with_options`]).
 #[derive(Clone)]
 pub struct MemFsOptions {
-    /// The byte quota of file contents.
+    /// The byte quota: file contents plus the fixed charges for metadata
+    /// (see [`MemFs::with_quota`]).
     pub bytes: u64,
     /// The most files, directories and symlinks (the root included).
     pub inodes: u64,
@@ -114,7 +115,12 @@ impl Budget {
 
 /// The byte and inode budgets of one `MemFs`.
 struct Quota {
+    /// Everything charged: file contents and metadata.
     bytes: Budget,
+    /// The metadata part of `bytes` (so that contents are `bytes - meta`);
+    /// changed only when names, links and inodes come and go, never by
+    /// reads and writes.
+    meta: AtomicU64,
     inodes: Budget,
     /// Where file times come from (the host's wall clock if `None`).
     clock: Option<Arc<dyn Clocks>>,
@@ -149,6 +155,34 @@ impl Quota {
 
     fn release(&self, bytes: u64) {
         self.bytes.release(bytes)
+    }
+
+    /// Charges `bytes` of metadata, or fails with `ENOSPC` charging nothing.
+    fn charge(&self, bytes: u64) -> Result<(), Errno> {
+        self.reserve(bytes)?;
+        self.meta.fetch_add(bytes, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Gives back `bytes` of metadata.
+    fn uncharge(&self, bytes: u64) {
+        self.meta.fetch_sub(bytes, Ordering::Relaxed);
+        self.bytes.release(bytes);
+    }
+
+    /// Reserves an inode and its byte charge `bytes`, or nothing.
+    fn charge_inode(&self, bytes: u64) -> Result<(), Errno> {
+        self.inodes.reserve(1)?;
+        if let Err(e) = self.charge(bytes) {
+            self.inodes.release(1);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    fn uncharge_inode(&self, bytes: u64) {
+        self.uncharge(bytes);
+        self.inodes.release(1);
     }
 
     /// Keeps the emptied buffer `buf` for reuse if it fits within the quota
@@ -197,15 +231,21 @@ struct DirData {
     /// Entries by cookie: a cookie is the entry's insertion number, so it stays
     /// valid while other entries come and go.
     entries: BTreeMap<u64, Entry>,
-    by_name: HashMap<Box<str>, u64>,
+    by_name: HashMap<Arc<str>, u64>,
     next_cookie: u64,
     subdirs: u64,
     times: Times,
 }
 
 struct Entry {
-    name: Box<str>,
+    /// Shared with `DirData::by_name`: one allocation per name.
+    name: Arc<str>,
     node: NodeRef,
+}
+
+/// What a directory entry named `name` is charged.
+fn entry_cost(name: &str) -> u64 {
+    MemFs::ENTRY_COST + name.len() as u64
 }
 
 #[derive(Clone)]
@@ -266,7 +306,7 @@ impl Drop for FileNode {
             Err(e) => std::mem::take(e.into_inner()),
         };
         self.quota.release(data.len() as u64);
-        self.quota.inodes.release(1);
+        self.quota.uncharge_inode(MemFs::INODE_COST);
         self.quota.offer(data);
     }
 }
@@ -278,9 +318,16 @@ struct SymlinkNode {
     quota: Arc<Quota>,
 }
 
+impl SymlinkNode {
+    /// What a symlink with `target` is charged.
+    fn cost(target: &str) -> u64 {
+        MemFs::INODE_COST + target.len() as u64
+    }
+}
+
 impl Drop for SymlinkNode {
     fn drop(&mut self) {
-        self.quota.inodes.release(1);
+        self.quota.uncharge_inode(SymlinkNode::cost(&self.target));
     }
 }
 
@@ -316,20 +363,63 @@ impl MemFs {
     /// The default byte quota: 1 GiB.
     pub const DEFAULT_QUOTA: u64 = 1 << 30;
 
+    /// The inode quota `vasi run` gives each in-memory mount (`--mem-dir`,
+    /// `--mem-copy`, an `--overlay`'s upper layer): about a million files,
+    /// directories and symlinks. The library's own default is no inode limit
+    /// (the byte quota still bounds them, see [`MemFs::with_quota`]).
+    pub const DEFAULT_INODE_QUOTA: u64 = 1 << 20;
+
+    /// Bytes of the quota charged for each file and each symlink (plus its
+    /// target's length), for the host memory its node takes.
+    pub const INODE_COST: u64 = 256;
+
+    /// Bytes of the quota charged for each directory (the root excepted):
+    /// its node, its slot in the directory table and its own entry tables.
+    pub const DIR_COST: u64 = 1024;
+
+    /// Bytes of the quota charged for each directory entry (each hard link
+    /// is one), plus the name's length.
+    pub const ENTRY_COST: u64 = 256;
+
     /// A new, empty filesystem with the default quota ([`MemFs::DEFAULT_QUOTA`]).
     pub fn new() -> Self {
         Self::with_quota(Self::DEFAULT_QUOTA)
     }
 
-    /// A new, empty filesystem whose file contents may total at most `bytes`.
+    /// A new, empty filesystem that may hold at most `bytes` of host memory
+    /// on a guest's behalf.
+    ///
+    /// The quota is charged with every byte a guest can make the filesystem
+    /// keep: file contents, and fixed amounts for metadata that cover what
+    /// it takes in host memory: [`INODE_COST`](MemFs::INODE_COST) per file
+    /// or symlink (plus the target's length), [`DIR_COST`](MemFs::DIR_COST)
+    /// per directory, and [`ENTRY_COST`](MemFs::ENTRY_COST) plus the name's
+    /// length per directory entry. So a file `a` with 60 bytes costs
+    /// `60 + INODE_COST + ENTRY_COST + 1`. Only the root directory and the
+    /// filesystem's own fixed structures (a few KiB) are outside the quota.
+    /// Symlink targets are at most [`MAX_SYMLINK_LEN`](super::MAX_SYMLINK_LEN)
+    /// bytes and names [`MAX_NAME_LEN`](MemFs::MAX_NAME_LEN).
+    ///
+    /// A change that would go past the quota fails with `ENOSPC` and changes
+    /// nothing.
+    ///
+    /// ```
+    /// use vasi::vfs::MemFs;
+    /// let fs = MemFs::with_quota(100 + MemFs::INODE_COST + MemFs::ENTRY_COST + 1);
+    /// fs.write("a", &[1; 100])?;
+    /// assert_eq!(fs.used_bytes(), 100);
+    /// assert_eq!(fs.charged_bytes(), 100 + MemFs::INODE_COST + MemFs::ENTRY_COST + 1);
+    /// assert_eq!(fs.write("b", b""), Err(vasi::Errno::Nospc));
+    /// # Ok::<(), vasi::Errno>(())
+    /// ```
     pub fn with_quota(bytes: u64) -> Self {
         Self::with_quotas(bytes, u64::MAX)
     }
 
-    /// A new, empty filesystem whose file contents may total at most `bytes`,
-    /// with at most `inodes` files, directories and symlinks (the root
-    /// included). Beyond either, creating or growing fails with `ENOSPC` and
-    /// changes nothing.
+    /// A new, empty filesystem with the byte quota `bytes` (as
+    /// [`with_quota`](MemFs::with_quota)) and at most `inodes` files,
+    /// directories and symlinks (the root included). Beyond either, creating
+    /// or growing fails with `ENOSPC` and changes nothing.
     ///
     /// ```
     /// use vasi::vfs::MemFs;
@@ -368,6 +458,7 @@ impl MemFs {
         } = options;
         let quota = Arc::new(Quota {
             bytes: Budget::new(bytes),
+            meta: AtomicU64::new(0),
             inodes: Budget::new(inodes),
             clock,
             pool: Mutex::new(Vec::new()),
@@ -411,6 +502,15 @@ impl MemFs {
 
     /// Bytes of file content currently stored.
     pub fn used_bytes(&self) -> u64 {
+        let q = &self.inner.quota;
+        q.bytes
+            .used()
+            .saturating_sub(q.meta.load(Ordering::Relaxed))
+    }
+
+    /// Bytes currently charged against the quota: file contents plus the
+    /// metadata charges (see [`with_quota`](MemFs::with_quota)).
+    pub fn charged_bytes(&self) -> u64 {
         self.inner.quota.bytes.used()
     }
 
@@ -508,20 +608,23 @@ impl Tree {
         Ok(d.entries[cookie].node.clone())
     }
 
+    /// Adds the entry `name`, charging the quota for it.
     fn insert(&mut self, dir: u64, name: &str, node: NodeRef) -> Result<(), Errno> {
+        self.dir(dir)?;
+        self.quota.charge(entry_cost(name))?;
+        self.insert_charged(dir, name, node)
+    }
+
+    /// Adds the entry `name`, already charged for.
+    fn insert_charged(&mut self, dir: u64, name: &str, node: NodeRef) -> Result<(), Errno> {
         let is_dir = matches!(node, NodeRef::Dir(_));
         let now = self.quota.now();
         let d = self.dir_mut(dir)?;
         let cookie = d.next_cookie;
         d.next_cookie += 1;
-        d.by_name.insert(name.into(), cookie);
-        d.entries.insert(
-            cookie,
-            Entry {
-                name: name.into(),
-                node,
-            },
-        );
+        let name: Arc<str> = name.into();
+        d.by_name.insert(name.clone(), cookie);
+        d.entries.insert(cookie, Entry { name, node });
         if is_dir {
             d.subdirs += 1;
         }
@@ -540,7 +643,15 @@ impl Tree {
         }
         d.times.mtim = now;
         d.times.ctim = now;
+        self.quota.uncharge(entry_cost(name));
         Ok(entry.node)
+    }
+
+    /// Forgets the (empty, unlinked) directory `ino` and gives back its charge.
+    fn drop_dir(&mut self, ino: u64) {
+        if self.dirs.remove(&ino).is_some() {
+            self.quota.uncharge_inode(MemFs::DIR_COST);
+        }
     }
 
     fn stat_dir(&self, ino: u64, dev: u64) -> Result<Stat, Errno> {
@@ -734,7 +845,9 @@ impl Dir for MemDir {
                     return Err(Errno::Noent);
                 }
                 tree.dir(self.ino)?;
-                self.fs.quota.inodes.reserve(1)?;
+                // Charged here, given back by the node's drop (also if the
+                // entry cannot be added).
+                self.fs.quota.charge_inode(MemFs::INODE_COST)?;
                 let node = Arc::new(FileNode {
                     ino: self.new_ino(),
                     dev: self.fs.dev,
@@ -769,7 +882,11 @@ impl Dir for MemDir {
             return Err(Errno::Exist);
         }
         check_name(name)?;
-        self.fs.quota.inodes.reserve(1)?;
+        self.fs.quota.charge_inode(MemFs::DIR_COST)?;
+        if let Err(e) = self.fs.quota.charge(entry_cost(name)) {
+            self.fs.quota.uncharge_inode(MemFs::DIR_COST);
+            return Err(e);
+        }
         let ino = self.new_ino();
         tree.dirs.insert(
             ino,
@@ -782,7 +899,7 @@ impl Dir for MemDir {
                 times: Times::at(self.fs.quota.now()),
             },
         );
-        tree.insert(self.ino, name, NodeRef::Dir(ino))
+        tree.insert_charged(self.ino, name, NodeRef::Dir(ino))
     }
 
     fn remove_dir(&self, name: &str) -> Result<(), Errno> {
@@ -793,8 +910,7 @@ impl Dir for MemDir {
                     return Err(Errno::Notempty);
                 }
                 tree.remove(self.ino, name)?;
-                tree.dirs.remove(&ino);
-                self.fs.quota.inodes.release(1);
+                tree.drop_dir(ino);
                 Ok(())
             }
             NodeRef::File(_) | NodeRef::Symlink(_) => Err(Errno::Notdir),
@@ -833,37 +949,44 @@ impl Dir for MemDir {
                 return Err(Errno::Inval);
             }
         }
-        match (tree.lookup(to.ino, to_name), &src) {
+        let dst = tree.lookup(to.ino, to_name);
+        match (&dst, &src) {
             (Err(Errno::Noent), _) => {}
-            (Err(e), _) => return Err(e),
+            (Err(e), _) => return Err(*e),
             (Ok(NodeRef::Dir(dst)), NodeRef::Dir(_)) => {
-                if !tree.dir(dst)?.entries.is_empty() {
+                if !tree.dir(*dst)?.entries.is_empty() {
                     return Err(Errno::Notempty);
                 }
-                tree.remove(to.ino, to_name)?;
-                tree.dirs.remove(&dst);
-                self.fs.quota.inodes.release(1);
             }
             (Ok(NodeRef::Dir(_)), _) => return Err(Errno::Isdir),
             (Ok(_), NodeRef::Dir(_)) => return Err(Errno::Notdir),
+            (Ok(NodeRef::File(a)), NodeRef::File(b)) if Arc::ptr_eq(a, b) => {
+                // Two links to one file: POSIX says do nothing.
+                return Ok(());
+            }
+            (Ok(_), _) => {}
+        }
+        // The new entry is charged before anything changes, so that running
+        // out of room changes nothing.
+        self.fs.quota.charge(entry_cost(to_name))?;
+        match (dst, &src) {
+            (Ok(NodeRef::Dir(dst)), NodeRef::Dir(_)) => {
+                tree.remove(to.ino, to_name)?;
+                tree.drop_dir(dst);
+            }
             (Ok(dst), _) => {
-                if let (NodeRef::File(a), NodeRef::File(b)) = (&dst, &src) {
-                    if Arc::ptr_eq(a, b) {
-                        // Two links to one file: POSIX says do nothing.
-                        return Ok(());
-                    }
-                }
                 tree.remove(to.ino, to_name)?;
                 if let NodeRef::File(f) = dst {
                     lock(&f.meta).nlink -= 1;
                 }
             }
+            (Err(_), _) => {}
         }
         let node = tree.remove(self.ino, name)?;
         if let NodeRef::Dir(ino) = node {
             tree.dir_mut(ino)?.parent = to.ino;
         }
-        tree.insert(to.ino, to_name, node)
+        tree.insert_charged(to.ino, to_name, node)
     }
 
     fn read_link(&self, name: &str) -> Result<String, Errno> {
@@ -880,7 +1003,11 @@ impl Dir for MemDir {
             return Err(Errno::Exist);
         }
         check_name(name)?;
-        self.fs.quota.inodes.reserve(1)?;
+        if target.len() > super::MAX_SYMLINK_LEN {
+            return Err(Errno::Nametoolong);
+        }
+        // Charged here, given back by the node's drop.
+        self.fs.quota.charge_inode(SymlinkNode::cost(target))?;
         let node = SymlinkNode {
             ino: self.new_ino(),
             target: target.into(),
@@ -902,16 +1029,17 @@ impl Dir for MemDir {
             return Err(Errno::Exist);
         }
         check_name(to_name)?;
-        match &node {
-            NodeRef::Dir(_) => return Err(Errno::Perm),
-            NodeRef::File(f) => {
-                let mut meta = lock(&f.meta);
-                meta.nlink += 1;
-                meta.times.ctim = self.fs.quota.now();
-            }
-            NodeRef::Symlink(_) => {}
+        if let NodeRef::Dir(_) = node {
+            return Err(Errno::Perm);
         }
-        tree.insert(to.ino, to_name, node)
+        // The entry first: if the quota says no, the count is unchanged.
+        tree.insert(to.ino, to_name, node.clone())?;
+        if let NodeRef::File(f) = &node {
+            let mut meta = lock(&f.meta);
+            meta.nlink += 1;
+            meta.times.ctim = self.fs.quota.now();
+        }
+        Ok(())
     }
 
     fn set_times_at(
@@ -1007,6 +1135,10 @@ impl File for MemFile {
         if end > i64::MAX as u64 {
             return Err(Errno::Fbig);
         }
+        if buf.is_empty() {
+            // Nothing grows over a gap, nothing is stamped (File::write_at).
+            return Ok(0);
+        }
         let mut data = self.node.data.write().map_err(|_| Errno::Io)?;
         self.node.write_into(&mut data, buf, offset)?;
         drop(data);
@@ -1017,6 +1149,9 @@ impl File for MemFile {
     fn append(&self, buf: &[u8]) -> Result<(usize, u64), Errno> {
         let mut data = self.node.data.write().map_err(|_| Errno::Io)?;
         let start = data.len() as u64;
+        if buf.is_empty() {
+            return Ok((0, start));
+        }
         let end = start + buf.len() as u64;
         self.node.write_into(&mut data, buf, start)?;
         drop(data);
@@ -1066,7 +1201,8 @@ mod tests {
 
     #[test]
     fn writes_overwrite_extend_and_zero_fill_gaps() {
-        let fs = MemFs::with_quota(100);
+        // 100 bytes of contents, and the charges for the file "f".
+        let fs = MemFs::with_quota(100 + MemFs::INODE_COST + MemFs::ENTRY_COST + 1);
         let f = file(&fs);
         assert_eq!(f.write_at(b"hello", 0), Ok(5));
         assert_eq!(f.write_at(b"ELLO, world", 1), Ok(11));
@@ -1084,7 +1220,9 @@ mod tests {
     #[test]
     fn emptied_buffers_are_reused_within_the_quota() {
         const MIB: usize = 1 << 20;
-        let fs = MemFs::with_quota(4 * MIB as u64);
+        // 4 MiB of contents, and the charges for the files "f" and "c".
+        let fs =
+            MemFs::with_quota(4 * MIB as u64 + 2 * (MemFs::INODE_COST + MemFs::ENTRY_COST + 1));
         let a = file(&fs);
         a.write_at(&vec![1u8; 3 * MIB], 0).unwrap();
         a.set_len(0).unwrap();
