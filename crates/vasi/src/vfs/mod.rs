@@ -34,6 +34,15 @@ mod overlay;
 mod readonly;
 pub(crate) mod resolve;
 
+// HostDir speaks the host's Unix filesystem (names, modes, times, `openat`):
+// on any other host it is refused at build time, never silently allowed, so
+// that Windows' drive prefixes and `:` streams never meet a guest path.
+#[cfg(all(feature = "host", not(unix)))]
+compile_error!(
+    "vasi's `host` feature (HostDir) supports Unix hosts only; \
+     build vasi with `default-features = false` (and `tar` if needed) elsewhere"
+);
+
 #[cfg(feature = "host")]
 mod host;
 #[cfg(feature = "tar")]
