@@ -368,3 +368,32 @@ fn a_failed_overlay_rename_gives_back_its_copy_ups() {
     assert_eq!(env.touch("tree/link_target"), Ok(()));
     assert_eq!(upper.charged_bytes(), before + copy);
 }
+
+/// A file grown by small appends gets room ahead (amortized growth), and that
+/// room is host memory too: charged, so contents plus room stay within the
+/// quota, and the appends still end in ENOSPC close to it.
+#[test]
+fn a_file_grown_by_appends_stays_within_the_quota() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    const QUOTA: u64 = 24 * MIB;
+    let fs = MemFs::with_quota(QUOTA);
+    let mut env = Env::new(fs.root());
+    let fd = env.create("log").unwrap();
+    let iov = [DATA.to_le_bytes(), 4096u32.to_le_bytes()].concat();
+    env.put(IOV, &iov);
+    assert_bounded(QUOTA, 4 * MIB, || {
+        let n = until_full(|_| {
+            let mut mem = GuestMemory::new(&mut env.mem);
+            p1::fd_write(&mut env.ctx, &mut mem, fd, IOV, 1, OUT)
+                .map(drop)
+                .map_err(errno)
+        });
+        assert!(fs.charged_bytes() <= QUOTA);
+        assert!(
+            fs.used_bytes() > QUOTA - MIB,
+            "{n} appends stopped at {} KiB",
+            fs.used_bytes() / 1024
+        );
+    });
+    env.close(fd);
+}

@@ -115,12 +115,12 @@ impl Budget {
 
 /// The byte and inode budgets of one `MemFs`.
 struct Quota {
-    /// Everything charged: file contents and metadata.
+    /// Everything charged: metadata, and the capacity of every file's buffer
+    /// (its contents and the room it has for growing, which is host memory
+    /// too).
     bytes: Budget,
-    /// The metadata part of `bytes` (so that contents are `bytes - meta`);
-    /// changed only when names, links and inodes come and go, never by
-    /// reads and writes.
-    meta: AtomicU64,
+    /// Bytes of file contents (within `bytes`).
+    content: AtomicU64,
     inodes: Budget,
     /// Where file times come from (the host's wall clock if `None`).
     clock: Option<Arc<dyn Clocks>>,
@@ -159,14 +159,11 @@ impl Quota {
 
     /// Charges `bytes` of metadata, or fails with `ENOSPC` charging nothing.
     fn charge(&self, bytes: u64) -> Result<(), Errno> {
-        self.reserve(bytes)?;
-        self.meta.fetch_add(bytes, Ordering::Relaxed);
-        Ok(())
+        self.reserve(bytes)
     }
 
     /// Gives back `bytes` of metadata.
     fn uncharge(&self, bytes: u64) {
-        self.meta.fetch_sub(bytes, Ordering::Relaxed);
         self.bytes.release(bytes);
     }
 
@@ -203,7 +200,8 @@ impl Quota {
         self.pooled.fetch_add(cap, Ordering::Relaxed);
     }
 
-    /// The largest pooled buffer, if it holds at least `want` bytes.
+    /// The largest pooled buffer, if it holds at least `want` bytes, its
+    /// capacity now charged to the quota.
     fn take(&self, want: usize) -> Option<Vec<u8>> {
         if self.pooled.load(Ordering::Relaxed) == 0 {
             return None;
@@ -215,8 +213,12 @@ impl Quota {
             .max_by_key(|(_, b)| b.capacity())
             .filter(|(_, b)| b.capacity() >= want)?;
         let buf = pool.swap_remove(i);
-        self.pooled
-            .fetch_sub(buf.capacity() as u64, Ordering::Relaxed);
+        drop(pool);
+        let cap = buf.capacity() as u64;
+        self.pooled.fetch_sub(cap, Ordering::Relaxed);
+        // From the pool to a file: still within the quota, unless content
+        // grew meanwhile (then the buffer is freed).
+        self.bytes.reserve(cap).ok()?;
         Some(buf)
     }
 }
@@ -305,7 +307,10 @@ impl Drop for FileNode {
             Ok(d) => std::mem::take(d),
             Err(e) => std::mem::take(e.into_inner()),
         };
-        self.quota.release(data.len() as u64);
+        self.quota
+            .content
+            .fetch_sub(data.len() as u64, Ordering::Relaxed);
+        self.quota.release(data.capacity() as u64);
         self.quota.uncharge_inode(MemFs::INODE_COST);
         self.quota.offer(data);
     }
@@ -390,8 +395,10 @@ impl MemFs {
     /// on a guest's behalf.
     ///
     /// The quota is charged with every byte a guest can make the filesystem
-    /// keep: file contents, and fixed amounts for metadata that cover what
-    /// it takes in host memory: [`INODE_COST`](MemFs::INODE_COST) per file
+    /// keep: file buffers (contents, and the room a growing file is given
+    /// ahead of its contents, as a `Vec` grows; near the quota that room
+    /// shrinks to what is left), and fixed amounts for metadata that cover
+    /// what it takes in host memory: [`INODE_COST`](MemFs::INODE_COST) per file
     /// or symlink (plus the target's length), [`DIR_COST`](MemFs::DIR_COST)
     /// per directory, and [`ENTRY_COST`](MemFs::ENTRY_COST) plus the name's
     /// length per directory entry. So a file `a` with 60 bytes costs
@@ -458,7 +465,7 @@ impl MemFs {
         } = options;
         let quota = Arc::new(Quota {
             bytes: Budget::new(bytes),
-            meta: AtomicU64::new(0),
+            content: AtomicU64::new(0),
             inodes: Budget::new(inodes),
             clock,
             pool: Mutex::new(Vec::new()),
@@ -502,14 +509,13 @@ impl MemFs {
 
     /// Bytes of file content currently stored.
     pub fn used_bytes(&self) -> u64 {
-        let q = &self.inner.quota;
-        q.bytes
-            .used()
-            .saturating_sub(q.meta.load(Ordering::Relaxed))
+        self.inner.quota.content.load(Ordering::Relaxed)
     }
 
-    /// Bytes currently charged against the quota: file contents plus the
-    /// metadata charges (see [`with_quota`](MemFs::with_quota)).
+    /// Bytes currently charged against the quota: the metadata charges (see
+    /// [`with_quota`](MemFs::with_quota)) and the files' buffers, which is
+    /// their contents plus the room a growing file has been given ahead (at
+    /// most as much again, less near the quota).
     pub fn charged_bytes(&self) -> u64 {
         self.inner.quota.bytes.used()
     }
@@ -728,34 +734,75 @@ impl FileNode {
     fn resize(&self, data: &mut Vec<u8>, len: u64) -> Result<(), Errno> {
         let old = data.len() as u64;
         if len > old {
-            self.grow(data, len - old)?;
+            self.make_room(data, len)?;
             data.resize(len as usize, 0);
+            self.quota.content.fetch_add(len - old, Ordering::Relaxed);
         } else {
             data.truncate(len as usize);
-            self.quota.release(old - len);
+            self.quota.content.fetch_sub(old - len, Ordering::Relaxed);
             // Give memory back too, or a truncated file would keep holding
-            // what the quota now counts as free: an emptied buffer to the
-            // pool (within the quota), a mostly empty one shrunk.
+            // what it no longer needs: an emptied buffer to the pool (within
+            // the quota), a mostly empty one shrunk.
             if data.is_empty() {
-                self.quota.offer(std::mem::take(data));
+                let buf = std::mem::take(data);
+                self.quota.release(buf.capacity() as u64);
+                self.quota.offer(buf);
             } else if data.capacity() / 4 > data.len() {
+                let cap = data.capacity();
                 data.shrink_to(data.len().saturating_mul(2));
+                self.quota
+                    .release(cap.saturating_sub(data.capacity()) as u64);
             }
         }
         Ok(())
     }
 
-    /// Charges the quota for `by` more bytes and makes room for them.
-    fn grow(&self, data: &mut Vec<u8>, by: u64) -> Result<(), Errno> {
-        self.quota.reserve(by)?;
-        if data.capacity() == 0 {
-            if let Some(buf) = self.quota.take(by as usize) {
+    /// Makes `data`'s buffer hold at least `len` bytes, charging the quota
+    /// for every byte of capacity it adds: a buffer's capacity is host
+    /// memory, contents or not. It grows as a `Vec` does (doubling) while the
+    /// quota has room for that, and only as much as needed near the limit.
+    fn make_room(&self, data: &mut Vec<u8>, len: u64) -> Result<(), Errno> {
+        let len = usize::try_from(len).map_err(|_| Errno::Fbig)?;
+        let cap = data.capacity();
+        if len <= cap {
+            return Ok(());
+        }
+        if cap == 0 {
+            if let Some(buf) = self.quota.take(len) {
                 *data = buf;
+                return Ok(());
             }
         }
-        if data.try_reserve(by as usize).is_err() {
+        let need = (len - cap) as u64;
+        let ahead = (cap as u64).max(need);
+        let by = if self.quota.reserve(ahead).is_ok() {
+            ahead
+        } else {
+            // Near the limit: half of what is left, so that a file appended
+            // to in small steps still moves (and copies) itself only a
+            // logarithmic number of times.
+            let room = self
+                .quota
+                .bytes
+                .limit
+                .saturating_sub(self.quota.bytes.used());
+            let half = (room / 2).max(need);
+            if self.quota.reserve(half).is_ok() {
+                half
+            } else {
+                self.quota.reserve(need)?;
+                need
+            }
+        };
+        let additional = cap + by as usize - data.len();
+        if data.try_reserve_exact(additional).is_err() {
             self.quota.release(by);
             return Err(Errno::Nospc);
+        }
+        // The allocator may round up; what it gave is held, so charge it.
+        let extra = (data.capacity() - cap) as u64 - by;
+        if extra > 0 {
+            self.quota.bytes.used.fetch_add(extra, Ordering::Relaxed);
         }
         Ok(())
     }
@@ -767,10 +814,11 @@ impl FileNode {
         let end = offset + buf.len() as u64;
         let old = data.len() as u64;
         if end > old {
-            self.grow(data, end - old)?;
+            self.make_room(data, end)?;
             if offset > old {
                 data.resize(offset as usize, 0);
             }
+            self.quota.content.fetch_add(end - old, Ordering::Relaxed);
         }
         let at = offset as usize;
         let overlap = data.len().saturating_sub(at).min(buf.len());
@@ -1246,6 +1294,38 @@ mod tests {
         // Never more content plus pool than the quota.
         fs.write("c", &vec![4u8; 4 * MIB]).unwrap();
         assert!(fs.used_bytes() + quota.pooled.load(Ordering::Relaxed) <= 4 * MIB as u64);
+    }
+
+    #[test]
+    fn a_buffers_whole_capacity_is_charged() {
+        let fs = MemFs::with_quota(1 << 20);
+        let meta = MemFs::INODE_COST + MemFs::ENTRY_COST + 1;
+        let f = file(&fs);
+        let capacity = || {
+            let NodeRef::File(node) = lock(&fs.inner.tree).lookup(ROOT_INO, "f").unwrap() else {
+                panic!("not a file");
+            };
+            let cap = node.data.read().unwrap().capacity() as u64;
+            cap
+        };
+        for i in 0..100u64 {
+            f.append(&[1; 1000]).unwrap();
+            assert_eq!(fs.used_bytes(), (i + 1) * 1000);
+            assert_eq!(fs.charged_bytes(), meta + capacity(), "after {i} appends");
+        }
+        assert!(capacity() > 100_000, "room ahead, as a Vec grows");
+        f.set_len(1000).unwrap();
+        assert_eq!(fs.charged_bytes(), meta + capacity());
+        assert!(capacity() < 4000);
+        // Near the limit, the room ahead shrinks to what is left.
+        let g = file(&fs);
+        while g.append(&[2; 4096]).is_ok() {}
+        assert!(fs.charged_bytes() <= 1 << 20);
+        assert!(fs.used_bytes() > (1 << 20) - 8192 - 2 * meta);
+        drop((f, g));
+        fs.root().unlink("f").unwrap();
+        assert_eq!(fs.charged_bytes(), 0);
+        assert_eq!(fs.used_bytes(), 0);
     }
 
     #[test]
