@@ -549,6 +549,108 @@ mod p1_fs_exact {
         }
     }
 
+    /// Runs `p1_fs_exact` with `args` over `ctx`'s preopens on both engines.
+    fn on_both_engines(args: &[&str], ctx: impl Fn() -> vasi::WasiCtxBuilder) {
+        use crate::harness::{run_ctx, run_wasmi};
+        for wasmi in [false, true] {
+            let mut b = ctx();
+            b.args(std::iter::once("p1_fs_exact").chain(args.iter().copied()));
+            let ctx = b.build().unwrap();
+            let exit = if wasmi {
+                run_wasmi(programs::P1_FS_EXACT, ctx)
+            } else {
+                run_ctx(programs::P1_FS_EXACT, ctx)
+            };
+            assert_eq!(exit, Ok(0), "{args:?}, wasmi: {wasmi}");
+        }
+    }
+
+    /// Limit 1 through the binding: a 1 MiB MemFs, and a 1 MiB overlay upper,
+    /// fill up with empty files and directories; huge symlinks keep nothing.
+    #[test]
+    fn empty_files_fill_a_small_quota() {
+        use std::sync::Arc;
+        use vasi::vfs::{MemFs, Overlay};
+        let made = std::cell::RefCell::new(Vec::new());
+        on_both_engines(&["fill", "/m"], || {
+            let m = MemFs::with_quota(1 << 20);
+            made.borrow_mut().push(m.clone());
+            let mut b = vasi::WasiCtxBuilder::new();
+            b.preopen_dir(MemFs::new().root(), "/sandbox")
+                .preopen_dir(m.root(), "/m");
+            b
+        });
+        on_both_engines(&["fill", "/o"], || {
+            let upper = MemFs::with_quota(1 << 20);
+            made.borrow_mut().push(upper.clone());
+            let ov = Overlay::new(upper.root(), MemFs::new().root());
+            let mut b = vasi::WasiCtxBuilder::new();
+            b.preopen_dir(MemFs::new().root(), "/sandbox")
+                .preopen_dir(Arc::new(ov), "/o");
+            b
+        });
+        let made = made.into_inner();
+        assert_eq!(made.len(), 4);
+        for fs in made {
+            assert!(fs.charged_bytes() <= 1 << 20);
+            assert!(fs.used_inodes() > 100);
+        }
+    }
+
+    /// Limit 6 through the binding: a failed overlay rename gives back what
+    /// its copy-ups took.
+    #[test]
+    fn a_failed_overlay_rename_gives_back_its_copy_ups() {
+        use std::sync::Arc;
+        use vasi::vfs::{MemFs, Overlay};
+        let lower = MemFs::new();
+        for i in 0..8 {
+            lower
+                .write(&format!("tree/sub/f{i}"), &vec![1u8; 200 << 10])
+                .unwrap();
+        }
+        on_both_engines(&["overlay_rename"], || {
+            let upper = MemFs::with_quota(1 << 20);
+            let ov = Overlay::new(upper.root(), lower.root());
+            let mut b = vasi::WasiCtxBuilder::new();
+            b.preopen_dir(Arc::new(ov), "/ov");
+            b
+        });
+    }
+
+    /// Limit 7 and the time advisory through the binding, on a host
+    /// directory and an overlay over it.
+    #[test]
+    fn odd_host_names_and_old_times() {
+        use std::os::unix::ffi::OsStrExt as _;
+        use std::sync::Arc;
+        use vasi::vfs::{HostDir, MemFs, Overlay};
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("ok"), b"ok").unwrap();
+        std::fs::write(tmp.path().join("old"), b"old").unwrap();
+        let odd = std::ffi::OsStr::from_bytes(b"odd\xff\xfe");
+        std::fs::write(tmp.path().join(odd), b"?").unwrap();
+        let touched = std::process::Command::new("touch")
+            .args(["-d", "1960-01-01 00:00:00 UTC"])
+            .arg(tmp.path().join("old"))
+            .status()
+            .unwrap();
+        assert!(touched.success());
+        for overlay in [false, true] {
+            on_both_engines(&["host_odd"], || {
+                let host = Arc::new(HostDir::open_ambient(tmp.path()).unwrap());
+                let dir: Arc<dyn vasi::vfs::Dir> = if overlay {
+                    Arc::new(Overlay::new(MemFs::new().root(), host))
+                } else {
+                    host
+                };
+                let mut b = vasi::WasiCtxBuilder::new();
+                b.preopen_dir(dir, "/odd");
+                b
+            });
+        }
+    }
+
     on_each_backend! {
         fn symlink_targets_are_capped(backend: Backend) {
             Guest::new(programs::P1_FS_EXACT, backend)

@@ -13,6 +13,16 @@
 //!   inside `/sandbox` (a second preopen): it can never be replaced, removed,
 //!   renamed or linked over (`EBUSY`, `EISDIR` or `EEXIST`, as Linux), and
 //!   stays empty.
+//! - `fill DIR`: DIR is an in-memory directory with a 1 MiB quota: empty
+//!   files (and then directories) run out of room with `ENOSPC` long before
+//!   a million, and huge symlink targets are `ENAMETOOLONG`.
+//! - `overlay_rename`: `/ov` is an overlay whose 1 MiB upper layer is empty
+//!   and whose lower layer holds `tree/sub/f0`..`f7` of 200 KiB each: renaming
+//!   `tree` fails with `ENOSPC`, changes nothing, and a 500 KiB file still
+//!   fits afterwards.
+//! - `host_odd`: `/odd` is a host directory holding `ok`, `old` (dated
+//!   1960) and a file whose name is not UTF-8: the listing shows `ok` and
+//!   `old`, and `old`'s times read as 0.
 
 use test_programs::{
     addr, addr_mut, assert_errno, fd_filestat_get, fd_pwrite, fd_seek, fd_tell, fd_write, open_dir,
@@ -60,6 +70,9 @@ fn main() {
         "names" => names(),
         "symlinks" => symlinks(),
         "mount_busy" => mount_busy(),
+        "fill" => fill(&std::env::args().nth(2).expect("a directory")),
+        "overlay_rename" => overlay_rename(),
+        "host_odd" => host_odd(),
         other => panic!("unknown mode {other}"),
     }
 }
@@ -260,4 +273,74 @@ fn mount_busy() {
     assert!(std::fs::metadata("/sandbox/moved").is_err());
     // SAFETY: no pointers.
     assert_eq!(unsafe { raw::fd_close(dfd) }, 0);
+}
+
+/// Makes `make(i)` for i = 0, 1, ... until ENOSPC; returns how many worked.
+fn until_nospc(mut make: impl FnMut(u32) -> std::io::Result<()>) -> u32 {
+    for i in 0..1_000_000 {
+        if let Err(e) = make(i) {
+            assert_eq!(e.raw_os_error(), Some(test_programs::ENOSPC), "{e}");
+            return i;
+        }
+    }
+    panic!("a million entries fit in a 1 MiB quota");
+}
+
+fn fill(dir: &str) {
+    let files = until_nospc(|i| std::fs::write(format!("{dir}/f{i}"), b""));
+    assert!(files > 100, "only {files} empty files fit");
+    // Free some room, then directories until full again.
+    for i in 0..50 {
+        std::fs::remove_file(format!("{dir}/f{i}")).unwrap();
+    }
+    let dirs = until_nospc(|i| std::fs::create_dir(format!("{dir}/d{i}")));
+    assert!(dirs > 0);
+    // Huge symlink targets are refused before anything is kept.
+    let dfd = preopen_of(dir);
+    let huge = vec![b'x'; 1 << 20];
+    for i in 0..8 {
+        let link = format!("l{i}");
+        assert_errno!(path_symlink(&huge, dfd, link.as_bytes()), ENAMETOOLONG);
+    }
+}
+
+/// The preopen fd whose name is `dir`.
+fn preopen_of(dir: &str) -> i32 {
+    for fd in 3..64 {
+        if let Ok(name) = test_programs::fd_prestat_dir_name(fd) {
+            if name == dir.as_bytes() {
+                return fd;
+            }
+        }
+    }
+    panic!("no preopen {dir}");
+}
+
+fn overlay_rename() {
+    std::fs::write("/ov/mine", b"mine").unwrap();
+    let err = std::fs::rename("/ov/tree", "/ov/moved").expect_err("the copy-up does not fit");
+    assert_eq!(err.raw_os_error(), Some(test_programs::ENOSPC), "{err}");
+    assert!(std::fs::metadata("/ov/moved").is_err());
+    let mut names: Vec<String> = std::fs::read_dir("/ov/tree/sub")
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7"]);
+    // What the rename took was given back: 500 KiB still fit.
+    std::fs::write("/ov/big", vec![5u8; 500 << 10]).expect("500 KiB after the failed rename");
+    assert_eq!(std::fs::read("/ov/mine").unwrap(), b"mine");
+}
+
+fn host_odd() {
+    let mut names: Vec<String> = std::fs::read_dir("/odd")
+        .expect("a directory with an odd name can still be listed")
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["ok", "old"]);
+    let fd = preopen_of("/odd");
+    let st = path_filestat_get(fd, 0, b"old").unwrap();
+    assert_eq!((st.size, st.mtim), (3, 0), "before 1970 reads as the epoch");
+    assert_eq!(std::fs::read("/odd/ok").unwrap(), b"ok");
 }
