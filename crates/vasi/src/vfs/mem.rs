@@ -46,9 +46,11 @@ impl std::fmt::Debug for MemFsOptions {
 
 /// An in-memory filesystem.
 ///
-/// Cheap to clone: clones share the same tree. File contents count against a
-/// byte quota ([`MemFs::DEFAULT_QUOTA`] unless set with [`MemFs::with_quota`]); a write
-/// that would exceed it fails with `ENOSPC` and changes nothing.
+/// Cheap to clone: clones share the same tree. Everything a guest makes it
+/// keep (file buffers, names, directories, symlink targets) counts against a
+/// byte quota ([`MemFs::DEFAULT_QUOTA`] unless set with
+/// [`MemFs::with_quota`], which says what each costs); a change that would
+/// exceed it fails with `ENOSPC` and changes nothing.
 ///
 /// Directory listings have stable cookies (an entry keeps its cookie while others
 /// come and go), and resuming a listing from a cookie costs `O(log n)`.
