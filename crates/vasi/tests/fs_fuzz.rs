@@ -120,7 +120,7 @@ impl Fuzz {
         let len = self.put(PATH, name.as_bytes());
         let len2 = self.put(PATH2, other.as_bytes());
         let ctx = &mut self.ctx;
-        match rng.below(16) {
+        match rng.below(17) {
             0 | 1 => {
                 if self.fds.len() >= 32 {
                     let fd = self.fds.swap_remove(0);
@@ -215,6 +215,13 @@ impl Fuzz {
                 let mut mem = GuestMemory::new(&mut self.mem);
                 errno(p1::path_symlink(
                     ctx, &mut mem, DATA, tlen, ROOT, PATH2, len2,
+                ))
+            }
+            15 => {
+                // Copies a lower object up on an overlay.
+                let mut mem = GuestMemory::new(&mut self.mem);
+                errno(p1::path_filestat_set_times(
+                    ctx, &mut mem, ROOT, 0, PATH, len, 1, 2, 0b101,
                 ))
             }
             _ => {

@@ -1187,12 +1187,20 @@ impl Dir for Overlay {
         let mut st = lock(&n.fs.state);
         let st = &mut *st;
         match n.find(st, name)? {
-            Found::Missing => return Err(Errno::Noent),
-            Found::Upper(_) => {}
-            Found::Lower(meta) => n.copy_up_entry(st, name, &meta)?,
+            Found::Missing => Err(Errno::Noent),
+            Found::Upper(_) => {
+                let u = n.upper()?.ok_or(Errno::Noent)?;
+                u.dir.set_times_at(name, atime, mtime)
+            }
+            Found::Lower(meta) => {
+                let u = n.copy_up(st)?;
+                // If the upper layer refuses the times, the copy goes again.
+                st.undoable(|st| {
+                    n.copy_up_entry(st, name, &meta)?;
+                    u.dir.set_times_at(name, atime, mtime)
+                })
+            }
         }
-        let u = n.upper()?.ok_or(Errno::Noent)?;
-        u.dir.set_times_at(name, atime, mtime)
     }
 
     /// Sets this directory's times, copying it up first.
