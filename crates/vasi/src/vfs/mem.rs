@@ -13,8 +13,8 @@ const ROOT_INO: u64 = 1;
 /// How to build a [`MemFs`] ([`MemFs::with_options`]).
 #[derive(Clone)]
 pub struct MemFsOptions {
-    /// The byte quota: file contents plus the fixed charges for metadata
-    /// (see [`MemFs::with_quota`]).
+    /// The byte quota: everything the filesystem keeps, file buffers and
+    /// fixed charges for metadata (see [`MemFs::with_quota`]).
     pub bytes: u64,
     /// The most files, directories and symlinks (the root included).
     pub inodes: u64,

@@ -276,6 +276,10 @@ impl State {
         let undo = std::mem::replace(&mut self.undo, outer).unwrap_or_default();
         if r.is_err() {
             undo.rollback(self);
+        } else if let Some(outer) = &mut self.undo {
+            // Part of a larger change: that one may still have to undo it.
+            outer.created.extend(undo.created);
+            outer.marks.extend(undo.marks);
         }
         r
     }
