@@ -397,3 +397,33 @@ fn a_file_grown_by_appends_stays_within_the_quota() {
     });
     env.close(fd);
 }
+
+/// Filling with directories, emptying, and filling with files: the tables
+/// the directories took are given back, so the second fill does not stack
+/// on top of the first.
+#[test]
+fn emptied_tables_give_their_memory_back() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    const QUOTA: u64 = 12 * MIB;
+    let fs = MemFs::with_quota(QUOTA);
+    let mut env = Env::new(fs.root());
+    assert_bounded(QUOTA, 4 * MIB, || {
+        let dirs = until_full(|i| env.mkdir(&format!("d{i}")));
+        for i in 0..dirs {
+            let path = format!("d{i}");
+            let len = env.put(PATH, path.as_bytes());
+            let mut mem = GuestMemory::new(&mut env.mem);
+            p1::path_remove_directory(&mut env.ctx, &mut mem, ROOT, PATH, len).unwrap();
+        }
+        assert_eq!(fs.charged_bytes(), 0);
+        let files = until_full(|i| env.touch(&name(i, 8)));
+        assert!(files > dirs, "{files} files, {dirs} directories");
+        for i in 0..files {
+            let path = name(i, 8);
+            let len = env.put(PATH, path.as_bytes());
+            let mut mem = GuestMemory::new(&mut env.mem);
+            p1::path_unlink_file(&mut env.ctx, &mut mem, ROOT, PATH, len).unwrap();
+        }
+        until_full(|i| env.mkdir(&format!("again{i}")));
+    });
+}

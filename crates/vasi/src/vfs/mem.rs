@@ -247,6 +247,14 @@ struct Entry {
     node: NodeRef,
 }
 
+/// Halves a hash table that is less than a quarter full (amortized: each
+/// shrink follows at least as many removals as it frees slots for).
+fn shrink_if_sparse<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>) {
+    if map.capacity() > 64 && map.len() < map.capacity() / 4 {
+        map.shrink_to(map.len() * 2);
+    }
+}
+
 /// What a directory entry named `name` is charged.
 fn entry_cost(name: &str) -> u64 {
     MemFs::ENTRY_COST + name.len() as u64
@@ -651,6 +659,10 @@ impl Tree {
         }
         d.times.mtim = now;
         d.times.ctim = now;
+        // A hash table never shrinks by itself: give its room back once it
+        // is mostly empty, or a directory emptied of a million names would
+        // keep their slots beyond what the quota now counts.
+        shrink_if_sparse(&mut d.by_name);
         self.quota.uncharge(entry_cost(name));
         Ok(entry.node)
     }
@@ -658,6 +670,7 @@ impl Tree {
     /// Forgets the (empty, unlinked) directory `ino` and gives back its charge.
     fn drop_dir(&mut self, ino: u64) {
         if self.dirs.remove(&ino).is_some() {
+            shrink_if_sparse(&mut self.dirs);
             self.quota.uncharge_inode(MemFs::DIR_COST);
         }
     }
