@@ -260,7 +260,7 @@ fn build_ctx(args: &RunArgs) -> Result<WasiCtx, Failure> {
         MemFs::with_options(MemFsOptions {
             bytes: bytes.unwrap_or(MemFs::DEFAULT_QUOTA),
             clock: clock.clone().map(|c| c as Arc<dyn vasi::clocks::Clocks>),
-            ..MemFsOptions::default()
+            inodes: MemFs::DEFAULT_INODE_QUOTA,
         })
     };
     b.inherit_stdio();

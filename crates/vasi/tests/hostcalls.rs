@@ -415,7 +415,8 @@ fn memfs_cookies_survive_unlinks() {
 
 #[test]
 fn memfs_quota_never_half_writes() {
-    let fs = MemFs::with_quota(100);
+    // 100 bytes of contents, and the charges for the files "a" and "b".
+    let fs = MemFs::with_quota(100 + 2 * (MemFs::INODE_COST + MemFs::ENTRY_COST + 1));
     fs.write("a", &[1; 60]).unwrap();
     assert_eq!(fs.write("b", &[2; 50]), Err(Errno::Nospc));
     assert_eq!(fs.read("a").unwrap(), vec![1; 60]);

@@ -548,3 +548,200 @@ mod p1_exact {
         }
     }
 }
+
+/// Filesystem edge cases (issue 11), each as Linux answers them.
+mod p1_fs_exact {
+    use super::*;
+
+    on_each_backend! {
+        fn empty_writes_change_nothing(backend: Backend) {
+            Guest::new(programs::P1_FS_EXACT, backend)
+                .arg("empty_writes")
+                .run()
+                .success();
+        }
+    }
+
+    on_each_backend! {
+        fn colons_and_drive_prefixes_are_plain_names(backend: Backend) {
+            let out = Guest::new(programs::P1_FS_EXACT, backend).arg("names").run();
+            out.success();
+            if let (Backend::Host, Some(parent)) = (backend, &out.host_dir) {
+                // Inside the sandbox, under exactly those names.
+                let sandbox = parent.path().join("sandbox");
+                assert_eq!(std::fs::read(sandbox.join("C:x")).unwrap(), b"C:x");
+                assert_eq!(std::fs::read(sandbox.join("D:").join("inner")).unwrap(), b"in");
+                let mut beside: Vec<_> = std::fs::read_dir(parent.path())
+                    .unwrap()
+                    .map(|e| e.unwrap().file_name())
+                    .collect();
+                beside.sort();
+                assert_eq!(beside, [OUTSIDE, "sandbox"]);
+            }
+        }
+    }
+
+    on_each_backend! {
+        fn a_nested_mount_point_is_busy(backend: Backend) {
+            let inner = vasi::vfs::MemFs::new();
+            let seen = inner.clone();
+            let out = Guest::new(programs::P1_FS_EXACT, backend)
+                .arg("mount_busy")
+                .configure(move |b| {
+                    b.preopen_dir(inner.root(), "/sandbox/config");
+                })
+                .run();
+            out.success();
+            assert_eq!(seen.used_inodes(), 1, "only the root: nothing was written into the mount");
+            if let Some(parent) = &out.host_dir {
+                // The name under the mount was not created on the host either.
+                assert!(!parent.path().join("sandbox/config").exists());
+            }
+        }
+    }
+
+    /// The issue's case: `/app` is host directory X, `/app/config` its own
+    /// subdirectory X/config mounted read-only; the host's X/config stays
+    /// empty, on both engines.
+    #[test]
+    fn a_read_only_nested_host_mount_is_never_written() {
+        use crate::harness::{run_ctx, run_wasmi};
+        use std::sync::Arc;
+        use vasi::vfs::{HostDir, ReadOnly};
+        for wasmi in [false, true] {
+            let x = tempfile::tempdir().unwrap();
+            std::fs::create_dir(x.path().join("config")).unwrap();
+            let outer = HostDir::open_ambient(x.path()).unwrap();
+            let config = HostDir::open_ambient(x.path().join("config")).unwrap();
+            let ctx = vasi::WasiCtxBuilder::new()
+                .args(["p1_fs_exact", "mount_busy"])
+                .preopen_dir(Arc::new(outer), "/sandbox")
+                .preopen_dir(Arc::new(ReadOnly::new(Arc::new(config))), "/sandbox/config")
+                .build()
+                .unwrap();
+            let exit = if wasmi {
+                run_wasmi(programs::P1_FS_EXACT, ctx)
+            } else {
+                run_ctx(programs::P1_FS_EXACT, ctx)
+            };
+            assert_eq!(exit, Ok(0), "wasmi: {wasmi}");
+            let in_config = std::fs::read_dir(x.path().join("config")).unwrap().count();
+            assert_eq!(in_config, 0, "the guest wrote into the read-only X/config");
+            assert_eq!(
+                std::fs::read(x.path().join("d/guest.txt")).unwrap(),
+                b"guest"
+            );
+        }
+    }
+
+    /// Runs `p1_fs_exact` with `args` over `ctx`'s preopens on both engines.
+    fn on_both_engines(args: &[&str], ctx: impl Fn() -> vasi::WasiCtxBuilder) {
+        use crate::harness::{run_ctx, run_wasmi};
+        for wasmi in [false, true] {
+            let mut b = ctx();
+            b.args(std::iter::once("p1_fs_exact").chain(args.iter().copied()));
+            let ctx = b.build().unwrap();
+            let exit = if wasmi {
+                run_wasmi(programs::P1_FS_EXACT, ctx)
+            } else {
+                run_ctx(programs::P1_FS_EXACT, ctx)
+            };
+            assert_eq!(exit, Ok(0), "{args:?}, wasmi: {wasmi}");
+        }
+    }
+
+    /// Limit 1 through the binding: a 1 MiB MemFs, and a 1 MiB overlay upper,
+    /// fill up with empty files and directories; huge symlinks keep nothing.
+    #[test]
+    fn empty_files_fill_a_small_quota() {
+        use std::sync::Arc;
+        use vasi::vfs::{MemFs, Overlay};
+        let made = std::cell::RefCell::new(Vec::new());
+        on_both_engines(&["fill", "/m"], || {
+            let m = MemFs::with_quota(1 << 20);
+            made.borrow_mut().push(m.clone());
+            let mut b = vasi::WasiCtxBuilder::new();
+            b.preopen_dir(MemFs::new().root(), "/sandbox")
+                .preopen_dir(m.root(), "/m");
+            b
+        });
+        on_both_engines(&["fill", "/o"], || {
+            let upper = MemFs::with_quota(1 << 20);
+            made.borrow_mut().push(upper.clone());
+            let ov = Overlay::new(upper.root(), MemFs::new().root());
+            let mut b = vasi::WasiCtxBuilder::new();
+            b.preopen_dir(MemFs::new().root(), "/sandbox")
+                .preopen_dir(Arc::new(ov), "/o");
+            b
+        });
+        let made = made.into_inner();
+        assert_eq!(made.len(), 4);
+        for fs in made {
+            assert!(fs.charged_bytes() <= 1 << 20);
+            assert!(fs.used_inodes() > 100);
+        }
+    }
+
+    /// Limit 6 through the binding: a failed overlay rename gives back what
+    /// its copy-ups took.
+    #[test]
+    fn a_failed_overlay_rename_gives_back_its_copy_ups() {
+        use std::sync::Arc;
+        use vasi::vfs::{MemFs, Overlay};
+        let lower = MemFs::new();
+        for i in 0..8 {
+            lower
+                .write(&format!("tree/sub/f{i}"), &vec![1u8; 200 << 10])
+                .unwrap();
+        }
+        on_both_engines(&["overlay_rename"], || {
+            let upper = MemFs::with_quota(1 << 20);
+            let ov = Overlay::new(upper.root(), lower.root());
+            let mut b = vasi::WasiCtxBuilder::new();
+            b.preopen_dir(Arc::new(ov), "/ov");
+            b
+        });
+    }
+
+    /// Limit 7 and the time advisory through the binding, on a host
+    /// directory and an overlay over it.
+    #[test]
+    fn odd_host_names_and_old_times() {
+        use std::os::unix::ffi::OsStrExt as _;
+        use std::sync::Arc;
+        use vasi::vfs::{HostDir, MemFs, Overlay};
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("ok"), b"ok").unwrap();
+        std::fs::write(tmp.path().join("old"), b"old").unwrap();
+        let odd = std::ffi::OsStr::from_bytes(b"odd\xff\xfe");
+        std::fs::write(tmp.path().join(odd), b"?").unwrap();
+        let touched = std::process::Command::new("touch")
+            .args(["-d", "1960-01-01 00:00:00 UTC"])
+            .arg(tmp.path().join("old"))
+            .status()
+            .unwrap();
+        assert!(touched.success());
+        for overlay in [false, true] {
+            on_both_engines(&["host_odd"], || {
+                let host = Arc::new(HostDir::open_ambient(tmp.path()).unwrap());
+                let dir: Arc<dyn vasi::vfs::Dir> = if overlay {
+                    Arc::new(Overlay::new(MemFs::new().root(), host))
+                } else {
+                    host
+                };
+                let mut b = vasi::WasiCtxBuilder::new();
+                b.preopen_dir(dir, "/odd");
+                b
+            });
+        }
+    }
+
+    on_each_backend! {
+        fn symlink_targets_are_capped(backend: Backend) {
+            Guest::new(programs::P1_FS_EXACT, backend)
+                .arg("symlinks")
+                .run()
+                .success();
+        }
+    }
+}

@@ -178,6 +178,10 @@ pub fn fd_write(
                 for i in 0..iovs.count() {
                     let (buf, len) = mem.iovec(iovs, i);
                     let src = mem.slice(buf, room(total, len))?;
+                    if src.is_empty() {
+                        // As write(2): nothing moves, grows or is stamped.
+                        continue;
+                    }
                     match f.file.append(src) {
                         Ok((n, end)) => {
                             total += n;
@@ -250,6 +254,11 @@ fn write_file_at(
         let (buf, len) = mem.iovec(iovs, i);
         let len = room(total, len);
         let src = mem.slice(buf, len)?;
+        if src.is_empty() {
+            // An empty write past the end grows nothing (as pwrite(2)), on
+            // every backend: the backend is not asked at all.
+            continue;
+        }
         let n = match f.file.write_at(src, offset + total as u64) {
             Ok(n) => n,
             Err(e) if total == 0 => return Err(e.into()),

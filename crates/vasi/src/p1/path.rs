@@ -220,6 +220,18 @@ pub fn path_rename(
             return Err(Errno::Notdir.into());
         }
     }
+    if old.dir.is_mount_point(old_name) {
+        return Err(Errno::Busy.into());
+    }
+    if new.dir.is_mount_point(new_name) {
+        // As rename(2): a file onto a (mounted) directory is EISDIR, a
+        // directory onto a mount point EBUSY; the mount is never written.
+        return Err(match old.dir.stat_at(old_name)?.filetype {
+            FileType::Directory => Errno::Busy,
+            _ => Errno::Isdir,
+        }
+        .into());
+    }
     Ok(old.dir.rename(old_name, &*new.dir, new_name)?)
 }
 
@@ -392,8 +404,9 @@ pub fn path_readlink(
 
 /// Creates the symlink `new_path` (relative to `fd`) with contents `old_path`.
 /// An absolute target is refused with `EPERM` (it could never be followed
-/// inside the mount); a relative one may point anywhere, since following it is
-/// confined like any other path.
+/// inside the mount), one longer than [`MAX_SYMLINK_LEN`](crate::vfs::MAX_SYMLINK_LEN)
+/// with `ENAMETOOLONG`; a relative one may point anywhere, since following it
+/// is confined like any other path.
 ///
 /// This corresponds to `path_symlink` in `wasi_snapshot_preview1`.
 pub fn path_symlink(
@@ -416,6 +429,9 @@ pub fn path_symlink(
     }
     if target.as_bytes().contains(&0) {
         return Err(Error::inval());
+    }
+    if target.len() > crate::vfs::MAX_SYMLINK_LEN {
+        return Err(Errno::Nametoolong.into());
     }
     let mut res = Resolver::new(dir);
     let r = res.walk(new_path)?;
@@ -474,6 +490,10 @@ pub fn path_link(
             Err(_) => Errno::Noent,
         }
         .into());
+    }
+    if new.dir.is_mount_point(new_name) {
+        // It exists (as a directory), whatever the directory below it says.
+        return Err(Errno::Exist.into());
     }
     Ok(old.dir.hard_link(old_name, &*new.dir, new_name)?)
 }

@@ -55,10 +55,14 @@ fn errno(e: io::Error) -> Errno {
     e.into()
 }
 
+/// A host time as preview1's nanoseconds since the epoch, clamped to what a
+/// `u64` of them can say: a time before 1970 is the epoch itself (0), one
+/// after 2554 is `u64::MAX`. Never a panic, whatever the host file says.
 fn nanos(secs: i64, nsec: i64) -> u64 {
-    u64::try_from(secs)
-        .unwrap_or(0)
-        .saturating_mul(1_000_000_000)
+    let Ok(secs) = u64::try_from(secs) else {
+        return 0;
+    };
+    secs.saturating_mul(1_000_000_000)
         .saturating_add(u64::try_from(nsec).unwrap_or(0))
 }
 
@@ -320,15 +324,19 @@ struct HostReadDir {
 }
 
 impl ReadDir for HostReadDir {
+    /// Host names that are not UTF-8 are skipped: a guest could not name
+    /// them in any call (its paths are UTF-8), and one such file must not
+    /// make the rest of the directory unlistable.
     fn next_entry(&mut self) -> Option<Result<DirEntry, Errno>> {
-        let entry = match self.iter.next()? {
-            Ok(e) => e,
-            Err(e) => return Some(Err(errno(e))),
-        };
-        self.position += 1;
-        let name = match entry.file_name().into_string() {
-            Ok(n) => n,
-            Err(_) => return Some(Err(Errno::Ilseq)),
+        let (entry, name) = loop {
+            let entry = match self.iter.next()? {
+                Ok(e) => e,
+                Err(e) => return Some(Err(errno(e))),
+            };
+            self.position += 1;
+            if let Ok(n) = entry.file_name().into_string() {
+                break (entry, n);
+            }
         };
         let filetype = match entry.file_type() {
             Ok(t) if t.is_dir() => FileType::Directory,
@@ -418,6 +426,15 @@ impl File for HostFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_times_are_clamped_to_what_preview1_can_say() {
+        assert_eq!(nanos(-1, 500_000_000), 0, "before 1970: the epoch");
+        assert_eq!(nanos(i64::MIN, 0), 0);
+        assert_eq!(nanos(1, 5), 1_000_000_005);
+        assert_eq!(nanos(i64::MAX, 999_999_999), u64::MAX, "after 2554");
+        assert_eq!(nanos(20_000_000_000, 0), u64::MAX);
+    }
 
     #[test]
     fn directory_times_can_be_set_through_any_handle() {

@@ -13,7 +13,8 @@ const ROOT_INO: u64 = 1;
 /// How to build a [`MemFs`] ([`MemFs::with_options`]).
 #[derive(Clone)]
 pub struct MemFsOptions {
-    /// The byte quota of file contents.
+    /// The byte quota: everything the filesystem keeps, file buffers and
+    /// fixed charges for metadata (see [`MemFs::with_quota`]).
     pub bytes: u64,
     /// The most files, directories and symlinks (the root included).
     pub inodes: u64,
@@ -45,9 +46,11 @@ impl std::fmt::Debug for MemFsOptions {
 
 /// An in-memory filesystem.
 ///
-/// Cheap to clone: clones share the same tree. File contents count against a
-/// byte quota ([`MemFs::DEFAULT_QUOTA`] unless set with [`MemFs::with_quota`]); a write
-/// that would exceed it fails with `ENOSPC` and changes nothing.
+/// Cheap to clone: clones share the same tree. Everything a guest makes it
+/// keep (file buffers, names, directories, symlink targets) counts against a
+/// byte quota ([`MemFs::DEFAULT_QUOTA`] unless set with
+/// [`MemFs::with_quota`], which says what each costs); a change that would
+/// exceed it fails with `ENOSPC` and changes nothing.
 ///
 /// Directory listings have stable cookies (an entry keeps its cookie while others
 /// come and go), and resuming a listing from a cookie costs `O(log n)`.
@@ -114,7 +117,12 @@ impl Budget {
 
 /// The byte and inode budgets of one `MemFs`.
 struct Quota {
+    /// Everything charged: metadata, and the capacity of every file's buffer
+    /// (its contents and the room it has for growing, which is host memory
+    /// too).
     bytes: Budget,
+    /// Bytes of file contents (within `bytes`).
+    content: AtomicU64,
     inodes: Budget,
     /// Where file times come from (the host's wall clock if `None`).
     clock: Option<Arc<dyn Clocks>>,
@@ -151,6 +159,31 @@ impl Quota {
         self.bytes.release(bytes)
     }
 
+    /// Charges `bytes` of metadata, or fails with `ENOSPC` charging nothing.
+    fn charge(&self, bytes: u64) -> Result<(), Errno> {
+        self.reserve(bytes)
+    }
+
+    /// Gives back `bytes` of metadata.
+    fn uncharge(&self, bytes: u64) {
+        self.bytes.release(bytes);
+    }
+
+    /// Reserves an inode and its byte charge `bytes`, or nothing.
+    fn charge_inode(&self, bytes: u64) -> Result<(), Errno> {
+        self.inodes.reserve(1)?;
+        if let Err(e) = self.charge(bytes) {
+            self.inodes.release(1);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    fn uncharge_inode(&self, bytes: u64) {
+        self.uncharge(bytes);
+        self.inodes.release(1);
+    }
+
     /// Keeps the emptied buffer `buf` for reuse if it fits within the quota
     /// beside the content; frees it otherwise.
     fn offer(&self, mut buf: Vec<u8>) {
@@ -169,7 +202,8 @@ impl Quota {
         self.pooled.fetch_add(cap, Ordering::Relaxed);
     }
 
-    /// The largest pooled buffer, if it holds at least `want` bytes.
+    /// The largest pooled buffer, if it holds at least `want` bytes, its
+    /// capacity now charged to the quota.
     fn take(&self, want: usize) -> Option<Vec<u8>> {
         if self.pooled.load(Ordering::Relaxed) == 0 {
             return None;
@@ -181,8 +215,12 @@ impl Quota {
             .max_by_key(|(_, b)| b.capacity())
             .filter(|(_, b)| b.capacity() >= want)?;
         let buf = pool.swap_remove(i);
-        self.pooled
-            .fetch_sub(buf.capacity() as u64, Ordering::Relaxed);
+        drop(pool);
+        let cap = buf.capacity() as u64;
+        self.pooled.fetch_sub(cap, Ordering::Relaxed);
+        // From the pool to a file: still within the quota, unless content
+        // grew meanwhile (then the buffer is freed).
+        self.bytes.reserve(cap).ok()?;
         Some(buf)
     }
 }
@@ -197,15 +235,29 @@ struct DirData {
     /// Entries by cookie: a cookie is the entry's insertion number, so it stays
     /// valid while other entries come and go.
     entries: BTreeMap<u64, Entry>,
-    by_name: HashMap<Box<str>, u64>,
+    by_name: HashMap<Arc<str>, u64>,
     next_cookie: u64,
     subdirs: u64,
     times: Times,
 }
 
 struct Entry {
-    name: Box<str>,
+    /// Shared with `DirData::by_name`: one allocation per name.
+    name: Arc<str>,
     node: NodeRef,
+}
+
+/// Halves a hash table that is less than a quarter full (amortized: each
+/// shrink follows at least as many removals as it frees slots for).
+fn shrink_if_sparse<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>) {
+    if map.capacity() > 64 && map.len() < map.capacity() / 4 {
+        map.shrink_to(map.len() * 2);
+    }
+}
+
+/// What a directory entry named `name` is charged.
+fn entry_cost(name: &str) -> u64 {
+    MemFs::ENTRY_COST + name.len() as u64
 }
 
 #[derive(Clone)]
@@ -265,8 +317,11 @@ impl Drop for FileNode {
             Ok(d) => std::mem::take(d),
             Err(e) => std::mem::take(e.into_inner()),
         };
-        self.quota.release(data.len() as u64);
-        self.quota.inodes.release(1);
+        self.quota
+            .content
+            .fetch_sub(data.len() as u64, Ordering::Relaxed);
+        self.quota.release(data.capacity() as u64);
+        self.quota.uncharge_inode(MemFs::INODE_COST);
         self.quota.offer(data);
     }
 }
@@ -278,9 +333,16 @@ struct SymlinkNode {
     quota: Arc<Quota>,
 }
 
+impl SymlinkNode {
+    /// What a symlink with `target` is charged.
+    fn cost(target: &str) -> u64 {
+        MemFs::INODE_COST + target.len() as u64
+    }
+}
+
 impl Drop for SymlinkNode {
     fn drop(&mut self) {
-        self.quota.inodes.release(1);
+        self.quota.uncharge_inode(SymlinkNode::cost(&self.target));
     }
 }
 
@@ -316,20 +378,65 @@ impl MemFs {
     /// The default byte quota: 1 GiB.
     pub const DEFAULT_QUOTA: u64 = 1 << 30;
 
+    /// The inode quota `vasi run` gives each in-memory mount (`--mem-dir`,
+    /// `--mem-copy`, an `--overlay`'s upper layer): about a million files,
+    /// directories and symlinks. The library's own default is no inode limit
+    /// (the byte quota still bounds them, see [`MemFs::with_quota`]).
+    pub const DEFAULT_INODE_QUOTA: u64 = 1 << 20;
+
+    /// Bytes of the quota charged for each file and each symlink (plus its
+    /// target's length), for the host memory its node takes.
+    pub const INODE_COST: u64 = 256;
+
+    /// Bytes of the quota charged for each directory (the root excepted):
+    /// its node, its slot in the directory table and its own entry tables.
+    pub const DIR_COST: u64 = 1024;
+
+    /// Bytes of the quota charged for each directory entry (each hard link
+    /// is one), plus the name's length.
+    pub const ENTRY_COST: u64 = 256;
+
     /// A new, empty filesystem with the default quota ([`MemFs::DEFAULT_QUOTA`]).
     pub fn new() -> Self {
         Self::with_quota(Self::DEFAULT_QUOTA)
     }
 
-    /// A new, empty filesystem whose file contents may total at most `bytes`.
+    /// A new, empty filesystem that may hold at most `bytes` of host memory
+    /// on a guest's behalf.
+    ///
+    /// The quota is charged with every byte a guest can make the filesystem
+    /// keep: file buffers (contents, and the room a growing file is given
+    /// ahead of its contents, as a `Vec` grows; near the quota that room
+    /// shrinks to what is left), and fixed amounts for metadata that cover
+    /// what it takes in host memory: [`INODE_COST`](MemFs::INODE_COST) per file
+    /// or symlink (plus the target's length), [`DIR_COST`](MemFs::DIR_COST)
+    /// per directory, and [`ENTRY_COST`](MemFs::ENTRY_COST) plus the name's
+    /// length per directory entry. So a file `a` with 60 bytes costs
+    /// `60 + INODE_COST + ENTRY_COST + 1`. Only the root directory and the
+    /// filesystem's own fixed structures (a few KiB) are outside the quota.
+    /// Symlink targets are at most [`MAX_SYMLINK_LEN`](super::MAX_SYMLINK_LEN)
+    /// bytes and names [`MAX_NAME_LEN`](MemFs::MAX_NAME_LEN).
+    ///
+    /// A change that would go past the quota fails with `ENOSPC` and changes
+    /// nothing.
+    ///
+    /// ```
+    /// use vasi::vfs::MemFs;
+    /// let fs = MemFs::with_quota(100 + MemFs::INODE_COST + MemFs::ENTRY_COST + 1);
+    /// fs.write("a", &[1; 100])?;
+    /// assert_eq!(fs.used_bytes(), 100);
+    /// assert_eq!(fs.charged_bytes(), 100 + MemFs::INODE_COST + MemFs::ENTRY_COST + 1);
+    /// assert_eq!(fs.write("b", b""), Err(vasi::Errno::Nospc));
+    /// # Ok::<(), vasi::Errno>(())
+    /// ```
     pub fn with_quota(bytes: u64) -> Self {
         Self::with_quotas(bytes, u64::MAX)
     }
 
-    /// A new, empty filesystem whose file contents may total at most `bytes`,
-    /// with at most `inodes` files, directories and symlinks (the root
-    /// included). Beyond either, creating or growing fails with `ENOSPC` and
-    /// changes nothing.
+    /// A new, empty filesystem with the byte quota `bytes` (as
+    /// [`with_quota`](MemFs::with_quota)) and at most `inodes` files,
+    /// directories and symlinks (the root included). Beyond either, creating
+    /// or growing fails with `ENOSPC` and changes nothing.
     ///
     /// ```
     /// use vasi::vfs::MemFs;
@@ -368,6 +475,7 @@ impl MemFs {
         } = options;
         let quota = Arc::new(Quota {
             bytes: Budget::new(bytes),
+            content: AtomicU64::new(0),
             inodes: Budget::new(inodes),
             clock,
             pool: Mutex::new(Vec::new()),
@@ -411,6 +519,14 @@ impl MemFs {
 
     /// Bytes of file content currently stored.
     pub fn used_bytes(&self) -> u64 {
+        self.inner.quota.content.load(Ordering::Relaxed)
+    }
+
+    /// Bytes currently charged against the quota: the metadata charges (see
+    /// [`with_quota`](MemFs::with_quota)) and the files' buffers, which is
+    /// their contents plus the room a growing file has been given ahead (at
+    /// most as much again, less near the quota).
+    pub fn charged_bytes(&self) -> u64 {
         self.inner.quota.bytes.used()
     }
 
@@ -508,20 +624,23 @@ impl Tree {
         Ok(d.entries[cookie].node.clone())
     }
 
+    /// Adds the entry `name`, charging the quota for it.
     fn insert(&mut self, dir: u64, name: &str, node: NodeRef) -> Result<(), Errno> {
+        self.dir(dir)?;
+        self.quota.charge(entry_cost(name))?;
+        self.insert_charged(dir, name, node)
+    }
+
+    /// Adds the entry `name`, already charged for.
+    fn insert_charged(&mut self, dir: u64, name: &str, node: NodeRef) -> Result<(), Errno> {
         let is_dir = matches!(node, NodeRef::Dir(_));
         let now = self.quota.now();
         let d = self.dir_mut(dir)?;
         let cookie = d.next_cookie;
         d.next_cookie += 1;
-        d.by_name.insert(name.into(), cookie);
-        d.entries.insert(
-            cookie,
-            Entry {
-                name: name.into(),
-                node,
-            },
-        );
+        let name: Arc<str> = name.into();
+        d.by_name.insert(name.clone(), cookie);
+        d.entries.insert(cookie, Entry { name, node });
         if is_dir {
             d.subdirs += 1;
         }
@@ -540,7 +659,20 @@ impl Tree {
         }
         d.times.mtim = now;
         d.times.ctim = now;
+        // A hash table never shrinks by itself: give its room back once it
+        // is mostly empty, or a directory emptied of a million names would
+        // keep their slots beyond what the quota now counts.
+        shrink_if_sparse(&mut d.by_name);
+        self.quota.uncharge(entry_cost(name));
         Ok(entry.node)
+    }
+
+    /// Forgets the (empty, unlinked) directory `ino` and gives back its charge.
+    fn drop_dir(&mut self, ino: u64) {
+        if self.dirs.remove(&ino).is_some() {
+            shrink_if_sparse(&mut self.dirs);
+            self.quota.uncharge_inode(MemFs::DIR_COST);
+        }
     }
 
     fn stat_dir(&self, ino: u64, dev: u64) -> Result<Stat, Errno> {
@@ -617,34 +749,75 @@ impl FileNode {
     fn resize(&self, data: &mut Vec<u8>, len: u64) -> Result<(), Errno> {
         let old = data.len() as u64;
         if len > old {
-            self.grow(data, len - old)?;
+            self.make_room(data, len)?;
             data.resize(len as usize, 0);
+            self.quota.content.fetch_add(len - old, Ordering::Relaxed);
         } else {
             data.truncate(len as usize);
-            self.quota.release(old - len);
+            self.quota.content.fetch_sub(old - len, Ordering::Relaxed);
             // Give memory back too, or a truncated file would keep holding
-            // what the quota now counts as free: an emptied buffer to the
-            // pool (within the quota), a mostly empty one shrunk.
+            // what it no longer needs: an emptied buffer to the pool (within
+            // the quota), a mostly empty one shrunk.
             if data.is_empty() {
-                self.quota.offer(std::mem::take(data));
+                let buf = std::mem::take(data);
+                self.quota.release(buf.capacity() as u64);
+                self.quota.offer(buf);
             } else if data.capacity() / 4 > data.len() {
+                let cap = data.capacity();
                 data.shrink_to(data.len().saturating_mul(2));
+                self.quota
+                    .release(cap.saturating_sub(data.capacity()) as u64);
             }
         }
         Ok(())
     }
 
-    /// Charges the quota for `by` more bytes and makes room for them.
-    fn grow(&self, data: &mut Vec<u8>, by: u64) -> Result<(), Errno> {
-        self.quota.reserve(by)?;
-        if data.capacity() == 0 {
-            if let Some(buf) = self.quota.take(by as usize) {
+    /// Makes `data`'s buffer hold at least `len` bytes, charging the quota
+    /// for every byte of capacity it adds: a buffer's capacity is host
+    /// memory, contents or not. It grows as a `Vec` does (doubling) while the
+    /// quota has room for that, and only as much as needed near the limit.
+    fn make_room(&self, data: &mut Vec<u8>, len: u64) -> Result<(), Errno> {
+        let len = usize::try_from(len).map_err(|_| Errno::Fbig)?;
+        let cap = data.capacity();
+        if len <= cap {
+            return Ok(());
+        }
+        if cap == 0 {
+            if let Some(buf) = self.quota.take(len) {
                 *data = buf;
+                return Ok(());
             }
         }
-        if data.try_reserve(by as usize).is_err() {
+        let need = (len - cap) as u64;
+        let ahead = (cap as u64).max(need);
+        let by = if self.quota.reserve(ahead).is_ok() {
+            ahead
+        } else {
+            // Near the limit: half of what is left, so that a file appended
+            // to in small steps still moves (and copies) itself only a
+            // logarithmic number of times.
+            let room = self
+                .quota
+                .bytes
+                .limit
+                .saturating_sub(self.quota.bytes.used());
+            let half = (room / 2).max(need);
+            if self.quota.reserve(half).is_ok() {
+                half
+            } else {
+                self.quota.reserve(need)?;
+                need
+            }
+        };
+        let additional = cap + by as usize - data.len();
+        if data.try_reserve_exact(additional).is_err() {
             self.quota.release(by);
             return Err(Errno::Nospc);
+        }
+        // The allocator may round up; what it gave is held, so charge it.
+        let extra = (data.capacity() - cap) as u64 - by;
+        if extra > 0 {
+            self.quota.bytes.used.fetch_add(extra, Ordering::Relaxed);
         }
         Ok(())
     }
@@ -656,10 +829,11 @@ impl FileNode {
         let end = offset + buf.len() as u64;
         let old = data.len() as u64;
         if end > old {
-            self.grow(data, end - old)?;
+            self.make_room(data, end)?;
             if offset > old {
                 data.resize(offset as usize, 0);
             }
+            self.quota.content.fetch_add(end - old, Ordering::Relaxed);
         }
         let at = offset as usize;
         let overlap = data.len().saturating_sub(at).min(buf.len());
@@ -734,7 +908,9 @@ impl Dir for MemDir {
                     return Err(Errno::Noent);
                 }
                 tree.dir(self.ino)?;
-                self.fs.quota.inodes.reserve(1)?;
+                // Charged here, given back by the node's drop (also if the
+                // entry cannot be added).
+                self.fs.quota.charge_inode(MemFs::INODE_COST)?;
                 let node = Arc::new(FileNode {
                     ino: self.new_ino(),
                     dev: self.fs.dev,
@@ -769,7 +945,11 @@ impl Dir for MemDir {
             return Err(Errno::Exist);
         }
         check_name(name)?;
-        self.fs.quota.inodes.reserve(1)?;
+        self.fs.quota.charge_inode(MemFs::DIR_COST)?;
+        if let Err(e) = self.fs.quota.charge(entry_cost(name)) {
+            self.fs.quota.uncharge_inode(MemFs::DIR_COST);
+            return Err(e);
+        }
         let ino = self.new_ino();
         tree.dirs.insert(
             ino,
@@ -782,7 +962,7 @@ impl Dir for MemDir {
                 times: Times::at(self.fs.quota.now()),
             },
         );
-        tree.insert(self.ino, name, NodeRef::Dir(ino))
+        tree.insert_charged(self.ino, name, NodeRef::Dir(ino))
     }
 
     fn remove_dir(&self, name: &str) -> Result<(), Errno> {
@@ -793,8 +973,7 @@ impl Dir for MemDir {
                     return Err(Errno::Notempty);
                 }
                 tree.remove(self.ino, name)?;
-                tree.dirs.remove(&ino);
-                self.fs.quota.inodes.release(1);
+                tree.drop_dir(ino);
                 Ok(())
             }
             NodeRef::File(_) | NodeRef::Symlink(_) => Err(Errno::Notdir),
@@ -833,37 +1012,44 @@ impl Dir for MemDir {
                 return Err(Errno::Inval);
             }
         }
-        match (tree.lookup(to.ino, to_name), &src) {
+        let dst = tree.lookup(to.ino, to_name);
+        match (&dst, &src) {
             (Err(Errno::Noent), _) => {}
-            (Err(e), _) => return Err(e),
+            (Err(e), _) => return Err(*e),
             (Ok(NodeRef::Dir(dst)), NodeRef::Dir(_)) => {
-                if !tree.dir(dst)?.entries.is_empty() {
+                if !tree.dir(*dst)?.entries.is_empty() {
                     return Err(Errno::Notempty);
                 }
-                tree.remove(to.ino, to_name)?;
-                tree.dirs.remove(&dst);
-                self.fs.quota.inodes.release(1);
             }
             (Ok(NodeRef::Dir(_)), _) => return Err(Errno::Isdir),
             (Ok(_), NodeRef::Dir(_)) => return Err(Errno::Notdir),
+            (Ok(NodeRef::File(a)), NodeRef::File(b)) if Arc::ptr_eq(a, b) => {
+                // Two links to one file: POSIX says do nothing.
+                return Ok(());
+            }
+            (Ok(_), _) => {}
+        }
+        // The new entry is charged before anything changes, so that running
+        // out of room changes nothing.
+        self.fs.quota.charge(entry_cost(to_name))?;
+        match (dst, &src) {
+            (Ok(NodeRef::Dir(dst)), NodeRef::Dir(_)) => {
+                tree.remove(to.ino, to_name)?;
+                tree.drop_dir(dst);
+            }
             (Ok(dst), _) => {
-                if let (NodeRef::File(a), NodeRef::File(b)) = (&dst, &src) {
-                    if Arc::ptr_eq(a, b) {
-                        // Two links to one file: POSIX says do nothing.
-                        return Ok(());
-                    }
-                }
                 tree.remove(to.ino, to_name)?;
                 if let NodeRef::File(f) = dst {
                     lock(&f.meta).nlink -= 1;
                 }
             }
+            (Err(_), _) => {}
         }
         let node = tree.remove(self.ino, name)?;
         if let NodeRef::Dir(ino) = node {
             tree.dir_mut(ino)?.parent = to.ino;
         }
-        tree.insert(to.ino, to_name, node)
+        tree.insert_charged(to.ino, to_name, node)
     }
 
     fn read_link(&self, name: &str) -> Result<String, Errno> {
@@ -880,7 +1066,11 @@ impl Dir for MemDir {
             return Err(Errno::Exist);
         }
         check_name(name)?;
-        self.fs.quota.inodes.reserve(1)?;
+        if target.len() > super::MAX_SYMLINK_LEN {
+            return Err(Errno::Nametoolong);
+        }
+        // Charged here, given back by the node's drop.
+        self.fs.quota.charge_inode(SymlinkNode::cost(target))?;
         let node = SymlinkNode {
             ino: self.new_ino(),
             target: target.into(),
@@ -902,16 +1092,17 @@ impl Dir for MemDir {
             return Err(Errno::Exist);
         }
         check_name(to_name)?;
-        match &node {
-            NodeRef::Dir(_) => return Err(Errno::Perm),
-            NodeRef::File(f) => {
-                let mut meta = lock(&f.meta);
-                meta.nlink += 1;
-                meta.times.ctim = self.fs.quota.now();
-            }
-            NodeRef::Symlink(_) => {}
+        if let NodeRef::Dir(_) = node {
+            return Err(Errno::Perm);
         }
-        tree.insert(to.ino, to_name, node)
+        // The entry first: if the quota says no, the count is unchanged.
+        tree.insert(to.ino, to_name, node.clone())?;
+        if let NodeRef::File(f) = &node {
+            let mut meta = lock(&f.meta);
+            meta.nlink += 1;
+            meta.times.ctim = self.fs.quota.now();
+        }
+        Ok(())
     }
 
     fn set_times_at(
@@ -1007,6 +1198,10 @@ impl File for MemFile {
         if end > i64::MAX as u64 {
             return Err(Errno::Fbig);
         }
+        if buf.is_empty() {
+            // Nothing grows over a gap, nothing is stamped (File::write_at).
+            return Ok(0);
+        }
         let mut data = self.node.data.write().map_err(|_| Errno::Io)?;
         self.node.write_into(&mut data, buf, offset)?;
         drop(data);
@@ -1017,6 +1212,9 @@ impl File for MemFile {
     fn append(&self, buf: &[u8]) -> Result<(usize, u64), Errno> {
         let mut data = self.node.data.write().map_err(|_| Errno::Io)?;
         let start = data.len() as u64;
+        if buf.is_empty() {
+            return Ok((0, start));
+        }
         let end = start + buf.len() as u64;
         self.node.write_into(&mut data, buf, start)?;
         drop(data);
@@ -1066,7 +1264,8 @@ mod tests {
 
     #[test]
     fn writes_overwrite_extend_and_zero_fill_gaps() {
-        let fs = MemFs::with_quota(100);
+        // 100 bytes of contents, and the charges for the file "f".
+        let fs = MemFs::with_quota(100 + MemFs::INODE_COST + MemFs::ENTRY_COST + 1);
         let f = file(&fs);
         assert_eq!(f.write_at(b"hello", 0), Ok(5));
         assert_eq!(f.write_at(b"ELLO, world", 1), Ok(11));
@@ -1084,7 +1283,9 @@ mod tests {
     #[test]
     fn emptied_buffers_are_reused_within_the_quota() {
         const MIB: usize = 1 << 20;
-        let fs = MemFs::with_quota(4 * MIB as u64);
+        // 4 MiB of contents, and the charges for the files "f" and "c".
+        let fs =
+            MemFs::with_quota(4 * MIB as u64 + 2 * (MemFs::INODE_COST + MemFs::ENTRY_COST + 1));
         let a = file(&fs);
         a.write_at(&vec![1u8; 3 * MIB], 0).unwrap();
         a.set_len(0).unwrap();
@@ -1108,6 +1309,38 @@ mod tests {
         // Never more content plus pool than the quota.
         fs.write("c", &vec![4u8; 4 * MIB]).unwrap();
         assert!(fs.used_bytes() + quota.pooled.load(Ordering::Relaxed) <= 4 * MIB as u64);
+    }
+
+    #[test]
+    fn a_buffers_whole_capacity_is_charged() {
+        let fs = MemFs::with_quota(1 << 20);
+        let meta = MemFs::INODE_COST + MemFs::ENTRY_COST + 1;
+        let f = file(&fs);
+        let capacity = || {
+            let NodeRef::File(node) = lock(&fs.inner.tree).lookup(ROOT_INO, "f").unwrap() else {
+                panic!("not a file");
+            };
+            let cap = node.data.read().unwrap().capacity() as u64;
+            cap
+        };
+        for i in 0..100u64 {
+            f.append(&[1; 1000]).unwrap();
+            assert_eq!(fs.used_bytes(), (i + 1) * 1000);
+            assert_eq!(fs.charged_bytes(), meta + capacity(), "after {i} appends");
+        }
+        assert!(capacity() > 100_000, "room ahead, as a Vec grows");
+        f.set_len(1000).unwrap();
+        assert_eq!(fs.charged_bytes(), meta + capacity());
+        assert!(capacity() < 4000);
+        // Near the limit, the room ahead shrinks to what is left.
+        let g = file(&fs);
+        while g.append(&[2; 4096]).is_ok() {}
+        assert!(fs.charged_bytes() <= 1 << 20);
+        assert!(fs.used_bytes() > (1 << 20) - 8192 - 2 * meta);
+        drop((f, g));
+        fs.root().unlink("f").unwrap();
+        assert_eq!(fs.charged_bytes(), 0);
+        assert_eq!(fs.used_bytes(), 0);
     }
 
     #[test]

@@ -34,6 +34,15 @@ mod overlay;
 mod readonly;
 pub(crate) mod resolve;
 
+// HostDir speaks the host's Unix filesystem (names, modes, times, `openat`):
+// on any other host it is refused at build time, never silently allowed, so
+// that Windows' drive prefixes and `:` streams never meet a guest path.
+#[cfg(all(feature = "host", not(unix)))]
+compile_error!(
+    "vasi's `host` feature (HostDir) supports Unix hosts only; \
+     build vasi with `default-features = false` (and `tar` if needed) elsewhere"
+);
+
 #[cfg(feature = "host")]
 mod host;
 #[cfg(feature = "tar")]
@@ -47,6 +56,13 @@ pub use readonly::ReadOnly;
 pub use resolve::MAX_SYMLINK_HOPS;
 #[cfg(feature = "tar")]
 pub use tar::{TarError, TarFs};
+
+/// The longest symlink target, in bytes: `PATH_MAX` (4096) less its NUL, as
+/// on Linux. The core refuses a longer `path_symlink` target with
+/// `ENAMETOOLONG` before any backend sees it, and [`MemFs`] refuses one from
+/// any caller, so a guest cannot make the host keep an arbitrarily long
+/// string per link.
+pub const MAX_SYMLINK_LEN: usize = 4095;
 
 /// Opens the directory `parts` below `root` one name at a time (no symlinks
 /// followed), creating missing ones if `create` is set. For host-side helpers
@@ -366,6 +382,18 @@ pub trait Dir: Send + Sync + 'static {
         Ok(())
     }
 
+    /// Whether another filesystem is mounted at `name` in this directory, or
+    /// somewhere below it (when one preopen's guest path lies inside
+    /// another's). The core never lets such a name be replaced, removed,
+    /// renamed or linked over: `EBUSY` as on Linux (`EEXIST` for a link or
+    /// symlink onto it, `EISDIR` for a file renamed onto it). Only the
+    /// core's own view of nested mounts answers `true`; backends keep this
+    /// default.
+    fn is_mount_point(&self, name: &str) -> bool {
+        let _ = name;
+        false
+    }
+
     /// This handle as `Any`, so that [`Dir::rename`] can recognise a directory of
     /// its own backend.
     fn as_any(&self) -> &dyn Any;
@@ -390,6 +418,11 @@ pub trait File: Send + Sync + 'static {
     /// Writes `buf` at `offset`, extending the file (with zeros over any gap) if
     /// needed; returns the number of bytes written.
     ///
+    /// An empty `buf` changes nothing, wherever `offset` is: the file does not
+    /// grow and no time is stamped (as `pwrite(2)` with a count of 0). The core
+    /// never passes an empty `buf` (it skips empty writes itself), but other
+    /// callers may.
+    ///
     /// # Errors
     /// - `EFBIG`: the file would grow beyond the backend's limit.
     /// - `ENOSPC`: no room left.
@@ -397,6 +430,7 @@ pub trait File: Send + Sync + 'static {
 
     /// Appends `buf` at the end of the file, atomically with respect to other
     /// appends; returns the number of bytes written and the new end of the file.
+    /// An empty `buf` changes nothing, as in [`write_at`](File::write_at).
     fn append(&self, buf: &[u8]) -> Result<(usize, u64), Errno> {
         let end = self.stat()?.size;
         let n = self.write_at(buf, end)?;

@@ -125,8 +125,13 @@ impl Dir for Mounted {
         self.inner.unlink(name)
     }
 
+    /// `EBUSY` if `name` or `to_name` (in `to`) is a mount point; the core
+    /// checks the target too, for renames from a directory without mounts.
     fn rename(&self, name: &str, to: &dyn Dir, to_name: &str) -> Result<(), Errno> {
         self.busy(name)?;
+        if to.is_mount_point(to_name) {
+            return Err(Errno::Busy);
+        }
         self.inner.rename(name, to, to_name)
     }
 
@@ -139,6 +144,9 @@ impl Dir for Mounted {
 
     fn hard_link(&self, name: &str, to: &dyn Dir, to_name: &str) -> Result<(), Errno> {
         self.busy(name)?;
+        if to.is_mount_point(to_name) {
+            return Err(Errno::Exist);
+        }
         self.inner.hard_link(name, to, to_name)
     }
 
@@ -206,6 +214,10 @@ impl Dir for Mounted {
 
     fn sync(&self) -> Result<(), Errno> {
         self.inner.sync()
+    }
+
+    fn is_mount_point(&self, name: &str) -> bool {
+        self.mounts.children.contains_key(name)
     }
 
     /// The inner directory's `Any`, so that its backend still recognises it as

@@ -161,6 +161,48 @@ struct State {
     /// Open read handles on lower files, by lower parent directory and name: a
     /// copy-up switches them to the copy.
     readers: HashMap<(Key, String), Vec<Weak<RwLock<Layer>>>>,
+    /// While a multi-step change runs: what it created, to take back if a
+    /// later step fails.
+    undo: Option<Undo>,
+}
+
+/// What a multi-step change (a rename or a link that copies its source up
+/// first) created in the upper layer, so that a failure gives it all back:
+/// a rename that runs out of room half way through copying a directory up
+/// must not leave the copied half charging the upper layer's quota.
+#[derive(Default)]
+struct Undo {
+    /// Objects created, in order: (upper directory, name, is a directory).
+    created: Vec<(Arc<dyn Dir>, String, bool)>,
+    /// Marks replaced, with what they were before.
+    marks: Vec<(Key, Option<Marks>)>,
+}
+
+impl Undo {
+    /// Removes what was created, newest first, and restores the marks. The
+    /// directories it removes from keep their times, as a copy-up does.
+    /// Read handles switched to a removed copy keep reading it (it has the
+    /// lower file's contents).
+    fn rollback(self, st: &mut State) {
+        for (key, old) in self.marks.into_iter().rev() {
+            match old {
+                Some(m) => st.marks.insert(key, m),
+                None => st.marks.remove(&key),
+            };
+        }
+        for (dir, name, is_dir) in self.created.into_iter().rev() {
+            let keep = KeepTimes::new(&*dir);
+            // Best effort: the first error is the one the guest sees.
+            let _ = if is_dir {
+                dir.remove_dir(&name)
+            } else {
+                dir.unlink(&name)
+            };
+            if let Ok(keep) = keep {
+                let _ = keep.restore();
+            }
+        }
+    }
 }
 
 #[derive(Default)]
@@ -204,13 +246,42 @@ impl State {
 
     /// Marks `dir` opaque; its whiteouts no longer matter.
     fn set_opaque(&mut self, dir: Key) {
-        self.marks.insert(
+        let old = self.marks.insert(
             dir,
             Marks {
                 opaque: true,
                 whiteouts: HashSet::new(),
             },
         );
+        if let Some(undo) = &mut self.undo {
+            undo.marks.push((dir, old));
+        }
+    }
+
+    /// Notes that `name` was just created in the upper directory `dir`.
+    fn created(&mut self, dir: &Arc<dyn Dir>, name: &str, is_dir: bool) {
+        if let Some(undo) = &mut self.undo {
+            undo.created.push((dir.clone(), name.to_string(), is_dir));
+        }
+    }
+
+    /// Runs `step` so that, if it fails, everything it created in the upper
+    /// layer is removed again (see [`Undo`]).
+    fn undoable<T>(
+        &mut self,
+        step: impl FnOnce(&mut State) -> Result<T, Errno>,
+    ) -> Result<T, Errno> {
+        let outer = self.undo.replace(Undo::default());
+        let r = step(self);
+        let undo = std::mem::replace(&mut self.undo, outer).unwrap_or_default();
+        if r.is_err() {
+            undo.rollback(self);
+        } else if let Some(outer) = &mut self.undo {
+            // Part of a larger change: that one may still have to undo it.
+            outer.created.extend(undo.created);
+            outer.marks.extend(undo.marks);
+        }
+        r
     }
 
     /// Drops the marks of an upper directory that no longer exists (its inode
@@ -484,6 +555,7 @@ impl DirNode {
         let times = lower.stat()?;
         let keep = KeepTimes::new(&*pu.dir)?;
         pu.dir.create_dir(name)?;
+        st.created(&pu.dir, name, true);
         self.dir_appeared();
         ignore_notsup(pu.dir.set_times_at(
             name,
@@ -524,6 +596,7 @@ impl DirNode {
         let Node::File(copy) = pu.dir.open(name, &create)? else {
             return Err(Errno::Isdir);
         };
+        st.created(&pu.dir, name, false);
         let copied = if truncate {
             // A truncated file is new content: its times are now.
             Ok(())
@@ -538,6 +611,9 @@ impl DirNode {
             // A half copy would be visible: remove it. The copy's error is
             // the one to report, whatever the removal says.
             pu.dir.unlink(name).ok();
+            if let Some(undo) = &mut st.undo {
+                undo.created.pop();
+            }
             return Err(e);
         }
         keep.restore()?;
@@ -558,6 +634,7 @@ impl DirNode {
         let pu = self.copy_up(st)?;
         let keep = KeepTimes::new(&*pu.dir)?;
         pu.dir.symlink(&target, name)?;
+        st.created(&pu.dir, name, false);
         ignore_notsup(pu.dir.set_times_at(
             name,
             Some(SetTime::At(meta.atim)),
@@ -1015,15 +1092,19 @@ impl Dir for Overlay {
             }
         }
         let lower_had = n.lower_has(st, name)?;
-        // Bring the source wholly into the upper layer.
-        if src_is_dir {
-            n.child_dir(st, name)?.materialize(st)?;
-        } else if src.1 {
-            n.copy_up_entry(st, name, &src.0)?;
-        }
+        // The parents first: they stay copied up whatever happens next, as
+        // on Linux (and handles may already know their copies).
         let su = n.copy_up(st)?;
         let tu = t.copy_up(st)?;
-        su.dir.rename(name, &*tu.dir, to_name)?;
+        st.undoable(|st| {
+            // Bring the source wholly into the upper layer.
+            if src_is_dir {
+                n.child_dir(st, name)?.materialize(st)?;
+            } else if src.1 {
+                n.copy_up_entry(st, name, &src.0)?;
+            }
+            su.dir.rename(name, &*tu.dir, to_name)
+        })?;
         if src_is_dir {
             n.dir_appeared();
         }
@@ -1087,12 +1168,14 @@ impl Dir for Overlay {
         if meta.filetype == FileType::Directory {
             return Err(Errno::Perm);
         }
-        if let Found::Lower(meta) = &src {
-            n.copy_up_entry(st, name, meta)?;
-        }
         let su = n.copy_up(st)?;
         let tu = t.copy_up(st)?;
-        su.dir.hard_link(name, &*tu.dir, to_name)?;
+        st.undoable(|st| {
+            if let Found::Lower(meta) = &src {
+                n.copy_up_entry(st, name, meta)?;
+            }
+            su.dir.hard_link(name, &*tu.dir, to_name)
+        })?;
         st.remove_whiteout(tu.key, to_name);
         Ok(())
     }
@@ -1108,12 +1191,20 @@ impl Dir for Overlay {
         let mut st = lock(&n.fs.state);
         let st = &mut *st;
         match n.find(st, name)? {
-            Found::Missing => return Err(Errno::Noent),
-            Found::Upper(_) => {}
-            Found::Lower(meta) => n.copy_up_entry(st, name, &meta)?,
+            Found::Missing => Err(Errno::Noent),
+            Found::Upper(_) => {
+                let u = n.upper()?.ok_or(Errno::Noent)?;
+                u.dir.set_times_at(name, atime, mtime)
+            }
+            Found::Lower(meta) => {
+                let u = n.copy_up(st)?;
+                // If the upper layer refuses the times, the copy goes again.
+                st.undoable(|st| {
+                    n.copy_up_entry(st, name, &meta)?;
+                    u.dir.set_times_at(name, atime, mtime)
+                })
+            }
         }
-        let u = n.upper()?.ok_or(Errno::Noent)?;
-        u.dir.set_times_at(name, atime, mtime)
     }
 
     /// Sets this directory's times, copying it up first.
@@ -1346,11 +1437,18 @@ impl File for OverlayFile {
     }
 
     /// Writes to the upper copy, copying the file up first if needed.
+    /// An empty write changes nothing, so it copies nothing up either.
     fn write_at(&self, buf: &[u8], offset: u64) -> Result<usize, Errno> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
         self.upper()?.write_at(buf, offset)
     }
 
     fn append(&self, buf: &[u8]) -> Result<(usize, u64), Errno> {
+        if buf.is_empty() {
+            return Ok((0, self.stat()?.size));
+        }
         self.upper()?.append(buf)
     }
 
@@ -1476,20 +1574,28 @@ mod tests {
     #[test]
     fn a_failed_copy_up_leaves_no_trace() {
         let lower = MemFs::new();
-        lower.write("big.bin", &[7; 1000]).unwrap();
+        lower.write("big.bin", &[7; 3000]).unwrap();
         lower.write("d/small", b"s").unwrap();
-        let upper = MemFs::with_quota(100);
+        // Room for the names and nodes, not for the contents.
+        let meta = MemFs::DIR_COST + 3 * (MemFs::INODE_COST + MemFs::ENTRY_COST + 8);
+        let upper = MemFs::with_quota(100 + meta);
         let ov = Overlay::new(upper.root(), lower.root());
         let r = open(&ov, "big.bin", |o| o.write = true);
         assert_eq!(r.err(), Some(Errno::Nospc));
         assert_eq!(upper.used_bytes(), 0);
+        assert_eq!(upper.charged_bytes(), 0);
         assert_eq!(names(&*upper.root()), Vec::<String>::new());
         let f = file(open(&ov, "big.bin", |o| o.read = true));
-        assert_eq!(read_all(&*f), vec![7; 1000]);
+        assert_eq!(read_all(&*f), vec![7; 3000]);
         assert_ne!(ov.stat_at("big.bin").unwrap().ino & LOWER_INO, 0);
         // A directory rename that cannot be copied up changes nothing either.
         lower.write("d/big", &[1; 500]).unwrap();
         assert_eq!(ov.rename("d", &ov, "e"), Err(Errno::Nospc));
+        assert_eq!(
+            upper.charged_bytes(),
+            0,
+            "the partial copy-up is given back"
+        );
         assert_eq!(names(&*subdir(&ov, "d")), ["big", "small"]);
         assert_eq!(ov.stat_at("e"), Err(Errno::Noent));
     }

@@ -1,9 +1,11 @@
 //! A full filesystem says ENOSPC and loses nothing.
 //!
 //! Host contract: args `["p1_quota", BYTES, [INODES]]`: `/sandbox` is an empty
-//! in-memory filesystem holding at most BYTES bytes of file contents and (if
-//! given) INODES files and directories (its root included); BYTES must be at
-//! least 40,000. Without INODES, the inode checks are left out.
+//! in-memory filesystem whose byte quota is BYTES (file contents plus the
+//! filesystem's charges for names and inodes, a few hundred bytes per file)
+//! and which holds (if given) at most INODES files and directories (its root
+//! included); BYTES must be at least 40,000. Without INODES, the inode checks
+//! are left out.
 //! Stdout and stderr empty; exit code 0.
 
 use std::io::Write;
@@ -16,11 +18,29 @@ fn main() {
         .collect();
     let bytes = args[0];
 
-    // Fill most of the byte quota with one file.
-    let big = vec![7u8; (bytes - 1000) as usize];
-    std::fs::write("/sandbox/big", &big).check("write big");
-    // A second write that does not fit fails whole...
+    // Fill the byte quota with one file, 1000 bytes at a time, until a write
+    // does not fit: then less than 1000 bytes are left.
     let mut f = std::fs::File::create("/sandbox/more").check("create more");
+    let mut big_file = std::fs::File::create("/sandbox/big").check("create big");
+    let chunk = [7u8; 1000];
+    let mut big = Vec::new();
+    loop {
+        match big_file.write_all(&chunk) {
+            Ok(()) => big.extend_from_slice(&chunk),
+            Err(e) => {
+                assert_eq!(e.raw_os_error(), Some(ENOSPC), "{e}");
+                break;
+            }
+        }
+        assert!(big.len() as u64 <= bytes, "the byte quota is not enforced");
+    }
+    drop(big_file);
+    assert!(
+        big.len() as u64 > bytes - 10_000,
+        "only {} of {bytes} bytes were usable",
+        big.len()
+    );
+    // A second write that does not fit fails whole...
     let err = f.write_all(&[1u8; 2000]).expect_err("over the byte quota");
     assert_eq!(err.raw_os_error(), Some(ENOSPC), "{err}");
     drop(f);
