@@ -3,7 +3,7 @@
 //!
 //! The layout is in docs/bundle.md. Opening an image checks its index once
 //! (sizes, names, sorting, tree shape, symlink targets) without reading any
-//! file data or building any structure besides a bit per node; every lookup
+//! file data or building any structure besides a byte per node; every lookup
 //! after that is a binary search over one directory's sorted entries, and a
 //! read copies straight from the bundle's bytes into the guest's buffer.
 

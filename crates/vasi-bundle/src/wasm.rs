@@ -37,6 +37,7 @@ fn leb_u32(bytes: &[u8], pos: &mut usize) -> Option<u32> {
 }
 
 /// Appends `value` as unsigned LEB128.
+#[cfg_attr(not(feature = "pack"), allow(dead_code, reason = "used by the writer"))]
 pub(crate) fn write_leb_u32(out: &mut Vec<u8>, mut value: u32) {
     loop {
         let byte = (value & 0x7f) as u8;
@@ -104,6 +105,7 @@ pub(crate) fn find_bundle(bytes: &[u8]) -> Result<Option<Found>, BundleError> {
 /// The header of a custom section named [`SECTION_NAME`] whose payload is
 /// `payload_len` bytes long, or `None` if the section would exceed the 4 GiB
 /// that wasm allows.
+#[cfg_attr(not(feature = "pack"), allow(dead_code, reason = "used by the writer"))]
 pub(crate) fn section_header(payload_len: u64) -> Option<Vec<u8>> {
     let mut name = Vec::new();
     write_leb_u32(&mut name, SECTION_NAME.len() as u32);
