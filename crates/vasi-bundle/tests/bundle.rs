@@ -610,3 +610,34 @@ fn random_mutations_never_panic_and_errors_are_one_line() {
         "{refused} refused, {accepted} accepted"
     );
 }
+
+#[test]
+fn nested_mounts_and_the_guest_path_of_each() {
+    // An image at `/` and one below it, as `--dir app::/ --tar lib.tar::/usr/lib`.
+    let module = std::fs::read(test_programs_artifacts::P1_CAT).unwrap();
+    let mut root = ImageBuilder::new();
+    root.add_file("etc/motd", b"root\n".to_vec(), 0).unwrap();
+    root.add_dir("usr", 0).unwrap();
+    let mut lib = ImageBuilder::new();
+    lib.add_file("libz.txt", b"zlib\n".to_vec(), 0).unwrap();
+    let mut config = Config::default();
+    config.args = vec![
+        "/etc/motd".into(),
+        "/usr".into(),
+        "/usr/lib/libz.txt".into(),
+    ];
+    let bytes = pack(
+        &module,
+        config,
+        vec![
+            ("/", MountMode::CopyOnWrite, root),
+            ("/usr/lib", MountMode::ReadOnly, lib),
+        ],
+    );
+    let bundle = Bundle::parse(bytes).unwrap();
+    let mut b = WasiCtxBuilder::new();
+    bundle.apply(&mut b);
+    let (code, out) = run_on_wasmtime(bundle.module(), b);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out, "root\nlib/\nzlib\n");
+}
