@@ -58,7 +58,8 @@ Exit codes:
   122   the guest hit --max-open-files
   123   the guest ran out of --fuel
   124   the guest ran longer than --timeout
-  125   vasi could not run the guest (missing file, invalid module, bad mount)
+  125   vasi could not run the guest (missing file, invalid module, bad mount,
+        bad bundle)
   134   the guest trapped (e.g. a panic, or a bad pointer passed to WASI)";
 
 /// `vasi run`'s arguments.
