@@ -20,6 +20,13 @@ enum Command {
     /// Run a WASI program (a wasm module exporting `_start`).
     #[command(after_help = RUN_HELP)]
     Run(RunArgs),
+    /// Pack a module with filesystem images and run configuration into one
+    /// bundle file (still a valid wasm module).
+    #[command(after_help = crate::pack::PACK_HELP)]
+    Pack(crate::pack::PackArgs),
+    /// Show what a bundle holds (mounts, file counts and sizes, config)
+    /// without running it.
+    Inspect(crate::inspect::InspectArgs),
 }
 
 const RUN_HELP: &str = "\
@@ -34,6 +41,15 @@ Examples:
   vasi run --timeout 5s --max-memory 64M app.wasm      a bounded run
   cat app.wasm | vasi run -                            the module from stdin
   vasi run --global TIMEOUT=250ms --global VERBOSE=true app.wasm
+  vasi run app.bundle.wasm more args                   run a bundle (vasi pack)
+
+Bundles (made by vasi pack) bring their own mounts and settings; the command
+line adds to them or overrides them:
+  adds       ARGS (after the bundle's arguments), --env (a name set on both:
+             the command line's value), --global (likewise), mounts (after
+             the bundle's; one at the same guest path replaces the bundle's)
+  overrides  --argv0, --seed, --max-memory, --max-open-files, --fuel,
+             --timeout; --deterministic turns it on if the bundle does not
 
 Exit codes:
   N     the guest's own exit code (0 when _start returns)
@@ -42,11 +58,12 @@ Exit codes:
   122   the guest hit --max-open-files
   123   the guest ran out of --fuel
   124   the guest ran longer than --timeout
-  125   vasi could not run the guest (missing file, invalid module, bad mount)
+  125   vasi could not run the guest (missing file, invalid module, bad mount,
+        bad bundle)
   134   the guest trapped (e.g. a panic, or a bad pointer passed to WASI)";
 
 /// `vasi run`'s arguments.
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub(crate) struct RunArgs {
     /// Mount the host directory HOST at GUEST (default: at HOST as written);
     /// `:ro` makes it read-only.
@@ -136,6 +153,9 @@ pub(crate) struct RunArgs {
     /// Mounts in command-line order (filled after parsing).
     #[arg(skip)]
     pub(crate) mounts: Vec<Mount>,
+    /// The bundle WASM is, if it is one (filled when it is loaded).
+    #[arg(skip)]
+    pub(crate) bundle: Option<std::sync::Arc<vasi_bundle::Bundle>>,
 }
 
 /// A directory to preopen.
@@ -155,12 +175,18 @@ pub(crate) enum Mount {
     Tar { file: PathBuf, guest: String },
     /// A host directory under an in-memory copy-on-write layer.
     Overlay { host: PathBuf, guest: String },
+    /// The bundle's mount number `index`.
+    Bundle { index: usize, guest: String },
 }
 
 /// The parsed command line.
 pub(crate) enum Cli {
     /// `vasi run`.
     Run(RunArgs),
+    /// `vasi pack`.
+    Pack(crate::pack::PackArgs),
+    /// `vasi inspect`.
+    Inspect(crate::inspect::InspectArgs),
 }
 
 /// Parses the process's arguments; exits with a usage message on error.
@@ -178,6 +204,16 @@ pub(crate) fn parse() -> Cli {
             };
             Cli::Run(run)
         }
+        Command::Pack(mut pack) => {
+            let (_, sub) = matches.subcommand().expect("a subcommand");
+            if let Err(msg) = crate::pack::finish(&mut pack, sub) {
+                Top::command()
+                    .error(clap::error::ErrorKind::ValueValidation, msg)
+                    .exit()
+            }
+            Cli::Pack(pack)
+        }
+        Command::Inspect(inspect) => Cli::Inspect(inspect),
     }
 }
 
@@ -310,7 +346,9 @@ mod tests {
 
     fn parse_from(args: &[&str]) -> RunArgs {
         let matches = Top::command().try_get_matches_from(args).unwrap();
-        let Command::Run(mut run) = Top::from_arg_matches(&matches).unwrap().command;
+        let Command::Run(mut run) = Top::from_arg_matches(&matches).unwrap().command else {
+            panic!("not vasi run");
+        };
         run.mounts = mounts(&run, matches.subcommand().unwrap().1).unwrap();
         run
     }

@@ -2,14 +2,19 @@
 //!
 //! ```text
 //! vasi run [OPTIONS] <WASM> [ARGS]...
+//! vasi pack [OPTIONS] <WASM> -o <BUNDLE>
+//! vasi inspect <BUNDLE>
 //! ```
 //!
 //! Errors are one line on stderr, never a backtrace; exit codes are listed in
 //! `vasi run --help`.
 
 mod args;
+mod bundle;
 mod global;
 mod limits;
+mod inspect;
+mod pack;
 mod run;
 
 use std::process::ExitCode;
@@ -38,5 +43,21 @@ fn main() -> ExitCode {
                 ExitCode::from(limit.exit_code())
             }
         },
+        args::Cli::Pack(pack) => report(pack::pack(&pack)),
+        args::Cli::Inspect(inspect) => report(inspect::inspect(&inspect)),
+    }
+}
+
+/// Prints a subcommand's report, or its one-line error (exit 125).
+fn report(result: Result<String, String>) -> ExitCode {
+    match result {
+        Ok(out) => {
+            print!("{}", if out.ends_with('\n') { out } else { out + "\n" });
+            ExitCode::SUCCESS
+        }
+        Err(msg) => {
+            eprintln!("vasi: error: {msg}");
+            ExitCode::from(EXIT_CANNOT_RUN)
+        }
     }
 }

@@ -60,14 +60,11 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32, Failure> {
     } else {
         args.wasm.display().to_string()
     };
-    let bytes = if from_stdin {
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
-            .map_err(|e| cannot(format!("cannot read the module from stdin: {e}")))?;
-        bytes
-    } else {
-        std::fs::read(&args.wasm).map_err(|e| cannot(format!("cannot read {wasm_name}: {e}")))?
-    };
+    // A bundle's configuration and mounts go below the command line's.
+    let (src, bundle) = crate::bundle::load(&args.wasm, from_stdin, &wasm_name).map_err(cannot)?;
+    let bytes: &[u8] = (*src).as_ref();
+    let merged = bundle.map(|b| crate::bundle::merge(b, args));
+    let args = merged.as_ref().unwrap_or(args);
     if bytes.len() >= 8 && bytes[..4] == *b"\0asm" && bytes[4..8] != [1, 0, 0, 0] {
         return Err(cannot(format!(
             "{wasm_name} is a WebAssembly component, not a core module: vasi runs WASI preview1 modules"
@@ -85,7 +82,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32, Failure> {
     config.epoch_interruption(args.timeout.is_some());
     config.consume_fuel(args.fuel.is_some());
     let engine = Engine::new(&config).map_err(|e| cannot(one_line(&e)))?;
-    let module = Module::new(&engine, &bytes).map_err(|e| {
+    let module = Module::new(&engine, bytes).map_err(|e| {
         cannot(format!(
             "{wasm_name} is not a valid wasm module: {}",
             one_line(&e)
@@ -323,6 +320,10 @@ fn build_ctx(args: &RunArgs) -> Result<WasiCtx, Failure> {
                 })?;
                 (fs.root(), guest)
             }
+            Mount::Bundle { index, guest } => (
+                crate::bundle::mount_dir(args, *index, || memfs(None).root()).map_err(cannot)?,
+                guest,
+            ),
             Mount::Overlay { host, guest } => {
                 let lower = HostDir::open_ambient(host).map_err(|e| {
                     cannot(format!("cannot mount {} at {guest}: {e}", host.display()))
