@@ -12,8 +12,8 @@
 mod args;
 mod bundle;
 mod global;
-mod limits;
 mod inspect;
+mod limits;
 mod pack;
 mod run;
 
