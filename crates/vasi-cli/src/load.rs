@@ -1,0 +1,231 @@
+//! From a file to a compiled module: read, inspect (before compiling), and
+//! compile or take the compiled code from the cache or a `.cwasm`.
+
+use crate::cache::{self, Cache, Header};
+use crate::engine::Settings;
+use crate::inspect::{self, Interface, Kind, Signature, Ty};
+use crate::run::Failure;
+use std::path::Path;
+use wasmtime::{Engine, Module};
+
+fn cannot(msg: impl Into<String>) -> Failure {
+    Failure::CannotRun(msg.into())
+}
+
+/// The module's bytes and the name to call it by in messages.
+pub(crate) fn read(path: &Path) -> Result<(String, Vec<u8>), Failure> {
+    if path.as_os_str() == "-" {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
+            .map_err(|e| cannot(format!("cannot read the module from stdin: {e}")))?;
+        return Ok(("the module read from stdin".to_string(), bytes));
+    }
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| cannot(format!("cannot read {name}: {e}")))?;
+    Ok((name, bytes))
+}
+
+/// The wasm binary of `bytes`: binary as it is, the text format converted.
+/// Compiled code (a `.cwasm`) is not for this function.
+pub(crate) fn binary(name: &str, bytes: Vec<u8>) -> Result<Vec<u8>, Failure> {
+    if bytes.len() >= 8 && bytes[..4] == *b"\0asm" && bytes[4..8] != [1, 0, 0, 0] {
+        return Err(cannot(format!(
+            "{name} is a WebAssembly component, not a core module: vasi runs WASI preview1 modules"
+        )));
+    }
+    if bytes.starts_with(b"\0asm") {
+        return Ok(bytes);
+    }
+    if Engine::detect_precompiled(&bytes).is_some() {
+        return Err(cannot(format!(
+            "{name} is compiled code from another tool (`wasmtime compile`?), not from `vasi compile`: \
+             run the .wasm it was made from (vasi caches compiled code itself) or compile that with `vasi compile`"
+        )));
+    }
+    match std::str::from_utf8(&bytes).ok().map(wat::parse_str) {
+        Some(Ok(b)) => Ok(b),
+        _ => Err(cannot(format!(
+            "{name} is not a valid wasm module: it is neither a wasm binary nor the text format"
+        ))),
+    }
+}
+
+/// A module ready to instantiate.
+pub(crate) struct Loaded {
+    pub(crate) engine: Engine,
+    pub(crate) module: Module,
+}
+
+/// Loads `bytes` (a wasm binary or text, or a `.cwasm` from `vasi compile`)
+/// for `settings`. `check` sees the module's interface before anything is
+/// compiled and may refuse it; its answer is returned with the module.
+pub(crate) fn load<T>(
+    name: &str,
+    bytes: Vec<u8>,
+    settings: &Settings,
+    cache: Option<&Cache>,
+    check: impl FnOnce(&Interface) -> Result<T, Failure>,
+) -> Result<(Loaded, T), Failure> {
+    if bytes.starts_with(cache::MAGIC) {
+        return load_compiled(name, &bytes, settings, check);
+    }
+    let wasm = binary(name, bytes)?;
+    let interface = inspect::interface(&wasm)
+        .map_err(|e| cannot(format!("{name} is not a valid wasm module: {e}")))?;
+    let answer = check(&interface)?;
+    let engine = settings.engine().map_err(cannot)?;
+    let describe = settings.describe();
+    let header = Header {
+        vasi: env!("CARGO_PKG_VERSION").to_string(),
+        wasmtime: cache::WASMTIME_VERSION.to_string(),
+        engine: cache::engine_fingerprint(&engine, &describe),
+        settings: describe,
+        module: cache::sha256(&wasm),
+    };
+    if let Some(module) = cache.and_then(|c| c.get(&engine, &header)) {
+        return Ok((Loaded { engine, module }, answer));
+    }
+    let module = Module::new(&engine, &wasm).map_err(|e| {
+        cannot(format!(
+            "{name} is not a valid wasm module: {}",
+            crate::run::one_line(&e)
+        ))
+    })?;
+    if let Some(cache) = cache {
+        if let Ok(artifact) = module.serialize() {
+            cache.put(&header, &artifact);
+        }
+    }
+    Ok((Loaded { engine, module }, answer))
+}
+
+/// Loads a `.cwasm`: refused, with one line naming the difference, unless
+/// this vasi and engine compiled it.
+fn load_compiled<T>(
+    name: &str,
+    bytes: &[u8],
+    settings: &Settings,
+    check: impl FnOnce(&Interface) -> Result<T, Failure>,
+) -> Result<(Loaded, T), Failure> {
+    let (header, artifact) =
+        cache::decode(bytes).map_err(|bad| cannot(format!("{name} cannot be run: it is {bad}")))?;
+    let ours = env!("CARGO_PKG_VERSION");
+    if header.vasi != ours || header.wasmtime != cache::WASMTIME_VERSION {
+        return Err(cannot(format!(
+            "{name} was compiled by vasi {} (wasmtime {}), this is vasi {ours} (wasmtime {}): \
+             compile it again with this vasi's `vasi compile`",
+            header.vasi,
+            header.wasmtime,
+            cache::WASMTIME_VERSION
+        )));
+    }
+    let engine = settings.engine().map_err(cannot)?;
+    let describe = settings.describe();
+    if header.engine != cache::engine_fingerprint(&engine, &describe) {
+        if header.settings != describe {
+            return Err(cannot(format!(
+                "{name} was compiled for `{}`, this run needs `{describe}`: compile it again \
+                 with matching flags (vasi compile --for-fuel, --for-timeout, --wasm)",
+                header.settings
+            )));
+        }
+        return Err(cannot(format!(
+            "{name} was compiled for another CPU or engine configuration: compile it again on this machine"
+        )));
+    }
+    let module = cache::load(&engine, artifact)
+        .map_err(|e| cannot(format!("{name} cannot be run: {}", crate::run::one_line(&e))))?;
+    let answer = check(&interface_of(&module))?;
+    Ok((Loaded { engine, module }, answer))
+}
+
+/// The interface of a compiled module, from wasmtime's types.
+fn interface_of(module: &Module) -> Interface {
+    use wasmtime::ExternType;
+    let kind = |t: &ExternType| match t {
+        ExternType::Func(_) => Kind::Func,
+        ExternType::Table(_) => Kind::Table,
+        ExternType::Memory(_) => Kind::Memory,
+        ExternType::Global(_) => Kind::Global,
+        ExternType::Tag(_) => Kind::Tag,
+    };
+    let ty = |v: wasmtime::ValType| match v {
+        wasmtime::ValType::I32 => Ty::I32,
+        wasmtime::ValType::I64 => Ty::I64,
+        wasmtime::ValType::F32 => Ty::F32,
+        wasmtime::ValType::F64 => Ty::F64,
+        wasmtime::ValType::V128 => Ty::V128,
+        wasmtime::ValType::Ref(_) => Ty::Ref,
+    };
+    Interface {
+        imports: module
+            .imports()
+            .map(|i| inspect::Import {
+                module: i.module().to_string(),
+                name: i.name().to_string(),
+                kind: kind(&i.ty()),
+            })
+            .collect(),
+        exports: module
+            .exports()
+            .map(|e| {
+                let t = e.ty();
+                inspect::Export {
+                    name: e.name().to_string(),
+                    kind: kind(&t),
+                    signature: t.func().map(|f| Signature {
+                        params: f.params().map(ty).collect(),
+                        results: f.results().map(ty).collect(),
+                    }),
+                }
+            })
+            .collect(),
+    }
+}
+
+/// `vasi compile`: writes the compiled module, atomically.
+pub(crate) fn compile(args: &crate::args::CompileArgs) -> Result<(), Failure> {
+    let (name, bytes) = read(&args.wasm)?;
+    if bytes.starts_with(cache::MAGIC) {
+        return Err(cannot(format!("{name} is already compiled")));
+    }
+    let wasm = binary(&name, bytes)?;
+    inspect::interface(&wasm)
+        .map_err(|e| cannot(format!("{name} is not a valid wasm module: {e}")))?;
+    let settings = Settings {
+        fuel: args.for_fuel,
+        epoch: args.for_timeout,
+        features: args.features.clone(),
+    };
+    let engine = settings.engine().map_err(cannot)?;
+    let artifact = engine.precompile_module(&wasm).map_err(|e| {
+        cannot(format!(
+            "{name} is not a valid wasm module: {}",
+            crate::run::one_line(&e)
+        ))
+    })?;
+    let describe = settings.describe();
+    let header = Header {
+        vasi: env!("CARGO_PKG_VERSION").to_string(),
+        wasmtime: cache::WASMTIME_VERSION.to_string(),
+        engine: cache::engine_fingerprint(&engine, &describe),
+        settings: describe,
+        module: cache::sha256(&wasm),
+    };
+    let out = args
+        .output
+        .clone()
+        .unwrap_or_else(|| args.wasm.with_extension("cwasm"));
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let write = || -> std::io::Result<()> {
+        use std::io::Write;
+        let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(&dir)?;
+        tmp.write_all(&cache::encode(&header, &artifact))?;
+        tmp.persist(&out).map_err(|e| e.error)?;
+        Ok(())
+    };
+    write().map_err(|e| cannot(format!("cannot write {}: {e}", out.display())))
+}
