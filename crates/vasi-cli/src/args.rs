@@ -20,7 +20,7 @@ enum Command {
     /// Run a WASI program (a wasm module exporting `_start`, or any exported
     /// function with --invoke).
     #[command(after_help = RUN_HELP)]
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Compile a wasm module ahead of time to a `.cwasm` file that `vasi run`
     /// runs directly (on this machine, with this vasi).
     #[command(after_help = COMPILE_HELP)]
@@ -79,7 +79,11 @@ Exit codes:
 pub(crate) struct RunArgs {
     /// Mount the host directory HOST at GUEST (default: at HOST as written);
     /// `:ro` makes it read-only.
-    #[arg(help_heading = "Mounts", long = "dir", value_name = "HOST[::GUEST][:ro]")]
+    #[arg(
+        help_heading = "Mounts",
+        long = "dir",
+        value_name = "HOST[::GUEST][:ro]"
+    )]
     dirs: Vec<String>,
     /// Mount an empty in-memory directory at GUEST, holding at most SIZE bytes
     /// (e.g. 64M; default 1G).
@@ -101,7 +105,11 @@ pub(crate) struct RunArgs {
     #[arg(help_heading = "Mounts", long = "listen", value_name = "ADDR")]
     pub(crate) listens: Vec<String>,
     /// Set an environment variable (NAME alone takes vasi's own value).
-    #[arg(help_heading = "Guest environment", long = "env", value_name = "NAME[=VALUE]")]
+    #[arg(
+        help_heading = "Guest environment",
+        long = "env",
+        value_name = "NAME[=VALUE]"
+    )]
     pub(crate) envs: Vec<String>,
     /// Pass all of vasi's environment variables to the guest.
     #[arg(help_heading = "Guest environment", long)]
@@ -138,7 +146,12 @@ pub(crate) struct RunArgs {
     #[arg(help_heading = "Debugging", long)]
     pub(crate) deterministic: bool,
     /// The seed of --deterministic randomness (default 0).
-    #[arg(help_heading = "Debugging", long, value_name = "N", requires = "deterministic")]
+    #[arg(
+        help_heading = "Debugging",
+        long,
+        value_name = "N",
+        requires = "deterministic"
+    )]
     pub(crate) seed: Option<u64>,
     /// Cap the guest's linear memory at SIZE (e.g. 64M); growing beyond it
     /// ends the guest (exit 121).
@@ -230,9 +243,12 @@ pub(crate) struct WasmFlags {
     w_features: Vec<String>,
 }
 
+/// The proposals in order, and the unknown-imports policy of `-W`.
+type ParsedWasmFlags = (Vec<(String, bool)>, Option<UnknownImports>);
+
 impl WasmFlags {
     /// The proposals in order, and the unknown-imports policy `-W` asked for.
-    fn parse(&self) -> Result<(Vec<(String, bool)>, Option<UnknownImports>), String> {
+    fn parse(&self) -> Result<ParsedWasmFlags, String> {
         let mut features = Vec::new();
         let mut policy = None;
         for spec in self.wasm_features.iter().chain(&self.w_features) {
@@ -285,7 +301,7 @@ pub(crate) enum Mount {
 /// The parsed command line.
 pub(crate) enum Cli {
     /// `vasi run`.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// `vasi compile`.
     Compile(CompileArgs),
 }
@@ -321,7 +337,8 @@ pub(crate) fn parse() -> Cli {
 fn finish_run(run: &mut RunArgs, m: &ArgMatches) -> Result<(), String> {
     let (features, policy) = run.wasm_flags.parse()?;
     run.features = features;
-    let explicit = m.value_source("unknown_imports") == Some(clap::parser::ValueSource::CommandLine);
+    let explicit =
+        m.value_source("unknown_imports") == Some(clap::parser::ValueSource::CommandLine);
     run.unknown = match (explicit, policy) {
         (false, Some(p)) => p,
         _ => run.unknown_imports,
@@ -463,7 +480,7 @@ mod tests {
         };
         run.mounts = mounts(&run, matches.subcommand().unwrap().1).unwrap();
         finish_run(&mut run, matches.subcommand().unwrap().1).unwrap();
-        run
+        *run
     }
 
     #[test]

@@ -226,7 +226,9 @@ impl Cache {
             (None, None, None) => return Ok(None),
         };
         let max_bytes = match std::env::var("VASI_CACHE_MAX_SIZE") {
-            Ok(s) => crate::args::parse_size(&s).map_err(|e| format!("VASI_CACHE_MAX_SIZE: {e}"))?,
+            Ok(s) => {
+                crate::args::parse_size(&s).map_err(|e| format!("VASI_CACHE_MAX_SIZE: {e}"))?
+            }
             Err(_) => DEFAULT_MAX_BYTES,
         };
         let log = std::env::var_os("VASI_CACHE_LOG").is_some_and(|v| v != "0");
@@ -405,6 +407,9 @@ mod tests {
     fn wasmtime_version_matches_the_workspace_pin() {
         let root = include_str!("../../../Cargo.toml");
         let pin = format!("wasmtime = {{ version = \"={WASMTIME_VERSION}\"");
-        assert!(root.contains(&pin), "update WASMTIME_VERSION: {pin} not in Cargo.toml");
+        assert!(
+            root.contains(&pin),
+            "update WASMTIME_VERSION: {pin} not in Cargo.toml"
+        );
     }
 }

@@ -15,26 +15,105 @@ struct Feature {
 /// wasmtime 48 with `exceptions` (wasmtime's own default too, given its
 /// `gc` cargo feature, which vasi builds with).
 const FEATURES: &[Feature] = &[
-    Feature { name: "bulk-memory", set: |c, on| { c.wasm_bulk_memory(on); } },
-    Feature { name: "custom-page-sizes", set: |c, on| { c.wasm_custom_page_sizes(on); } },
-    Feature { name: "exceptions", set: |c, on| { c.wasm_exceptions(on); } },
-    Feature { name: "extended-const", set: |c, on| { c.wasm_extended_const(on); } },
-    Feature { name: "function-references", set: |c, on| { c.wasm_function_references(on); } },
-    Feature { name: "gc", set: |c, on| { c.wasm_gc(on); } },
-    Feature { name: "memory64", set: |c, on| { c.wasm_memory64(on); } },
-    Feature { name: "multi-memory", set: |c, on| { c.wasm_multi_memory(on); } },
-    Feature { name: "multi-value", set: |c, on| { c.wasm_multi_value(on); } },
-    Feature { name: "reference-types", set: |c, on| { c.wasm_reference_types(on); } },
-    Feature { name: "relaxed-simd", set: |c, on| { c.wasm_relaxed_simd(on); } },
-    Feature { name: "simd", set: |c, on| { c.wasm_simd(on); } },
-    Feature { name: "tail-call", set: |c, on| { c.wasm_tail_call(on); } },
-    Feature { name: "threads", set: |c, on| { c.wasm_threads(on); } },
-    Feature { name: "wide-arithmetic", set: |c, on| { c.wasm_wide_arithmetic(on); } },
+    Feature {
+        name: "bulk-memory",
+        set: |c, on| {
+            c.wasm_bulk_memory(on);
+        },
+    },
+    Feature {
+        name: "custom-page-sizes",
+        set: |c, on| {
+            c.wasm_custom_page_sizes(on);
+        },
+    },
+    Feature {
+        name: "exceptions",
+        set: |c, on| {
+            c.wasm_exceptions(on);
+        },
+    },
+    Feature {
+        name: "extended-const",
+        set: |c, on| {
+            c.wasm_extended_const(on);
+        },
+    },
+    Feature {
+        name: "function-references",
+        set: |c, on| {
+            c.wasm_function_references(on);
+        },
+    },
+    Feature {
+        name: "gc",
+        set: |c, on| {
+            c.wasm_gc(on);
+        },
+    },
+    Feature {
+        name: "memory64",
+        set: |c, on| {
+            c.wasm_memory64(on);
+        },
+    },
+    Feature {
+        name: "multi-memory",
+        set: |c, on| {
+            c.wasm_multi_memory(on);
+        },
+    },
+    Feature {
+        name: "multi-value",
+        set: |c, on| {
+            c.wasm_multi_value(on);
+        },
+    },
+    Feature {
+        name: "reference-types",
+        set: |c, on| {
+            c.wasm_reference_types(on);
+        },
+    },
+    Feature {
+        name: "relaxed-simd",
+        set: |c, on| {
+            c.wasm_relaxed_simd(on);
+        },
+    },
+    Feature {
+        name: "simd",
+        set: |c, on| {
+            c.wasm_simd(on);
+        },
+    },
+    Feature {
+        name: "tail-call",
+        set: |c, on| {
+            c.wasm_tail_call(on);
+        },
+    },
+    Feature {
+        name: "threads",
+        set: |c, on| {
+            c.wasm_threads(on);
+        },
+    },
+    Feature {
+        name: "wide-arithmetic",
+        set: |c, on| {
+            c.wasm_wide_arithmetic(on);
+        },
+    },
 ];
 
 /// The names `--wasm` accepts, for help and errors.
 pub(crate) fn feature_names() -> String {
-    FEATURES.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
+    FEATURES
+        .iter()
+        .map(|f| f.name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Whether `name` is a proposal `--wasm` knows.
@@ -68,7 +147,10 @@ impl Settings {
         }
         last.sort();
         if !last.is_empty() {
-            let list: Vec<String> = last.iter().map(|(n, on)| format!("{n}={}", yn(*on))).collect();
+            let list: Vec<String> = last
+                .iter()
+                .map(|(n, on)| format!("{n}={}", yn(*on)))
+                .collect();
             out.push_str(" wasm=");
             out.push_str(&list.join(","));
         }
@@ -85,6 +167,18 @@ impl Settings {
             if let Some(f) = FEATURES.iter().find(|f| f.name == name) {
                 (f.set)(&mut config, *on);
             }
+        }
+        // `simd=n` takes relaxed SIMD (an extension of it) along, unless
+        // that is asked for on its own.
+        let asked = |n: &str| {
+            self.features
+                .iter()
+                .rev()
+                .find(|(f, _)| f == n)
+                .map(|(_, on)| *on)
+        };
+        if asked("simd") == Some(false) && asked("relaxed-simd").is_none() {
+            config.wasm_relaxed_simd(false);
         }
         Engine::new(&config).map_err(|e| {
             let msg = e.to_string();
@@ -158,10 +252,16 @@ mod tests {
         parse_wasm_flag("simd=n,exceptions", &mut f, &mut p).unwrap();
         parse_wasm_flag("unknown-imports-trap=y,simd=y", &mut f, &mut p).unwrap();
         assert_eq!(p, Some(crate::args::UnknownImports::Trap));
-        let s = Settings { features: f, ..Settings::default() };
+        let s = Settings {
+            features: f,
+            ..Settings::default()
+        };
         assert_eq!(s.describe(), "fuel=n timeout=n wasm=exceptions=y,simd=y");
         for bad in ["nope=y", "simd=maybe", "component-model=y"] {
-            assert!(parse_wasm_flag(bad, &mut Vec::new(), &mut None).is_err(), "{bad}");
+            assert!(
+                parse_wasm_flag(bad, &mut Vec::new(), &mut None).is_err(),
+                "{bad}"
+            );
         }
     }
 }

@@ -131,10 +131,8 @@ pub(crate) fn interface(bytes: &[u8]) -> Result<Interface, String> {
     let mut exports: Vec<(String, ExternalKind, u32)> = Vec::new();
     for payload in Parser::new(0).parse_all(bytes) {
         match payload.map_err(|e| e.message().to_string())? {
-            Payload::Version { encoding, .. } => {
-                if encoding != wasmparser::Encoding::Module {
-                    return Err("it is a WebAssembly component, not a core module".into());
-                }
+            Payload::Version { encoding, .. } if encoding != wasmparser::Encoding::Module => {
+                return Err("it is a WebAssembly component, not a core module".into());
             }
             Payload::TypeSection(reader) => {
                 for group in reader {
@@ -262,7 +260,10 @@ mod tests {
         .unwrap();
         let i = interface(&wasm).unwrap();
         assert_eq!(i.imports.len(), 2);
-        assert_eq!((i.imports[1].name.as_str(), i.imports[1].kind), ("m", Kind::Memory));
+        assert_eq!(
+            (i.imports[1].name.as_str(), i.imports[1].kind),
+            ("m", Kind::Memory)
+        );
         let g = i.export("g").unwrap();
         assert_eq!(
             g.signature,

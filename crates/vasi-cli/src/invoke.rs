@@ -61,13 +61,13 @@ fn parse(ty: Ty, s: &str) -> Option<Val> {
             let v = int(s)?;
             (i32::MIN as i128..=u32::MAX as i128)
                 .contains(&v)
-                .then(|| Val::I32(v as u32 as i32))
+                .then_some(Val::I32(v as u32 as i32))
         }
         Ty::I64 => {
             let v = int(s)?;
             (i64::MIN as i128..=u64::MAX as i128)
                 .contains(&v)
-                .then(|| Val::I64(v as u64 as i64))
+                .then_some(Val::I64(v as u64 as i64))
         }
         Ty::F32 => s.parse::<f32>().ok().map(|f| Val::F32(f.to_bits())),
         Ty::F64 => s.parse::<f64>().ok().map(|f| Val::F64(f.to_bits())),
@@ -120,7 +120,10 @@ mod tests {
         let one = |t: Ty, a: &str| parse_args("f", &sig(&[t]), &strings(&[a]));
         assert_eq!(one(Ty::I32, "4294967295").unwrap()[0].unwrap_i32(), -1);
         assert_eq!(one(Ty::I32, "-0x10").unwrap()[0].unwrap_i32(), -16);
-        assert_eq!(one(Ty::I64, "-9223372036854775808").unwrap()[0].unwrap_i64(), i64::MIN);
+        assert_eq!(
+            one(Ty::I64, "-9223372036854775808").unwrap()[0].unwrap_i64(),
+            i64::MIN
+        );
         for (t, bad) in [
             (Ty::I32, "4294967296"),
             (Ty::I32, "-2147483649"),
@@ -134,7 +137,10 @@ mod tests {
             assert!(e.contains("argument 1") && e.contains(t.name()), "{e}");
         }
         let e = parse_args("f", &s, &strings(&["1"])).unwrap_err();
-        assert!(e.contains("takes 4 arguments (i32, i64, f32, f64), 1 given"), "{e}");
+        assert!(
+            e.contains("takes 4 arguments (i32, i64, f32, f64), 1 given"),
+            "{e}"
+        );
         assert!(parse_args("f", &sig(&[Ty::V128]), &strings(&["0"])).is_err());
     }
 

@@ -42,8 +42,17 @@ pub(crate) fn binary(name: &str, bytes: Vec<u8>) -> Result<Vec<u8>, Failure> {
              run the .wasm it was made from (vasi caches compiled code itself) or compile that with `vasi compile`"
         )));
     }
-    match std::str::from_utf8(&bytes).ok().map(wat::parse_str) {
+    let text = std::str::from_utf8(&bytes).ok();
+    match text.map(wat::parse_str) {
         Some(Ok(b)) => Ok(b),
+        // Text that looks like the text format: say what is wrong with it.
+        Some(Err(e)) if text.is_some_and(|t| t.trim_start().starts_with('(')) => {
+            let msg = e.to_string();
+            let first = msg.lines().next().unwrap_or("").trim();
+            Err(cannot(format!(
+                "{name} is not a valid wasm module: {first}"
+            )))
+        }
         _ => Err(cannot(format!(
             "{name} is not a valid wasm module: it is neither a wasm binary nor the text format"
         ))),
@@ -133,8 +142,12 @@ fn load_compiled<T>(
             "{name} was compiled for another CPU or engine configuration: compile it again on this machine"
         )));
     }
-    let module = cache::load(&engine, artifact)
-        .map_err(|e| cannot(format!("{name} cannot be run: {}", crate::run::one_line(&e))))?;
+    let module = cache::load(&engine, artifact).map_err(|e| {
+        cannot(format!(
+            "{name} cannot be run: {}",
+            crate::run::one_line(&e)
+        ))
+    })?;
     let answer = check(&interface_of(&module))?;
     Ok((Loaded { engine, module }, answer))
 }
@@ -222,7 +235,13 @@ pub(crate) fn compile(args: &crate::args::CompileArgs) -> Result<(), Failure> {
     };
     let write = || -> std::io::Result<()> {
         use std::io::Write;
-        let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(&dir)?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".tmp-");
+        // A file for others to run too, as a compiler's output is (the
+        // umask still applies on creation).
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+        let mut tmp = builder.tempfile_in(&dir)?;
         tmp.write_all(&cache::encode(&header, &artifact))?;
         tmp.persist(&out).map_err(|e| e.error)?;
         Ok(())

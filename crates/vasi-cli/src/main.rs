@@ -55,7 +55,9 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_USAGE)
             }
             Err(
-                run::Failure::CannotRun(msg) | run::Failure::Trap(msg) | run::Failure::Limit(_, msg),
+                run::Failure::CannotRun(msg)
+                | run::Failure::Trap(msg)
+                | run::Failure::Limit(_, msg),
             ) => {
                 eprintln!("vasi: error: {msg}");
                 ExitCode::from(EXIT_CANNOT_RUN)

@@ -244,11 +244,7 @@ fn call_entry(
 /// and what is stubbed: refuses unknown imports (all named in one line,
 /// unless --unknown-imports says otherwise), a missing entry point and bad
 /// --invoke arguments.
-fn plan(
-    i: &crate::inspect::Interface,
-    args: &RunArgs,
-    wasm_name: &str,
-) -> Result<Plan, Failure> {
+fn plan(i: &crate::inspect::Interface, args: &RunArgs, wasm_name: &str) -> Result<Plan, Failure> {
     use crate::args::UnknownImports;
     use crate::inspect::{Kind, Provided};
     let mut needs_memory = false;
@@ -305,9 +301,7 @@ fn plan(
             )));
         }
     }
-    let exports_memory = i
-        .export("memory")
-        .is_some_and(|e| e.kind == Kind::Memory);
+    let exports_memory = i.export("memory").is_some_and(|e| e.kind == Kind::Memory);
     if needs_memory && !exports_memory {
         return Err(cannot(format!(
             "{wasm_name} exports no memory named `memory`, which WASI calls need"
@@ -335,11 +329,16 @@ fn plan(
                     i.exported_functions()
                 )));
             };
-            let params = crate::invoke::parse_args(name, sig, &args.args).map_err(Failure::Usage)?;
+            let params =
+                crate::invoke::parse_args(name, sig, &args.args).map_err(Failure::Usage)?;
             if args.invoke_exit_code && sig.results != [crate::inspect::Ty::I32] {
                 return Err(Failure::Usage(format!(
                     "--invoke-exit-code: `{name}` must return exactly one i32, it returns ({})",
-                    sig.results.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ")
+                    sig.results
+                        .iter()
+                        .map(|t| t.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )));
             }
             Some((name.clone(), params))
@@ -361,6 +360,22 @@ fn plan(
     })
 }
 
+/// The trap of a stub linked by `--unknown-imports=trap`: the import called.
+#[derive(Debug, Clone)]
+struct StubCalled(String);
+
+impl fmt::Display for StubCalled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the guest called `{}`, an import vasi does not provide (--unknown-imports=trap)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for StubCalled {}
+
 /// Links a stub for each of `stubs`: one that traps naming the import, or
 /// (`default`) a function returning zeros, a zeroed global, an empty table
 /// or memory of the minimum size.
@@ -381,11 +396,11 @@ fn define_stubs(
         }
         let stubbed = match (policy, import.ty()) {
             (crate::args::UnknownImports::Trap, wasmtime::ExternType::Func(ty)) => {
-                let msg = format!(
-                    "the guest called `{m}::{n}`, an import vasi does not provide (--unknown-imports=trap)"
-                );
+                let called = StubCalled(format!("{m}::{n}"));
                 linker
-                    .func_new(m, n, ty, move |_, _, _| Err(wasmtime::Error::msg(msg.clone())))
+                    .func_new(m, n, ty, move |_, _, _| {
+                        Err(wasmtime::Error::new(called.clone()))
+                    })
                     .map(|_| ())
             }
             (_, ty) => ty
@@ -574,6 +589,9 @@ fn trap_message(e: &wasmtime::Error) -> String {
         return t.to_string();
     }
     if let Some(t) = e.downcast_ref::<wasmtime::Trap>() {
+        return t.to_string();
+    }
+    if let Some(t) = e.chain().find_map(|c| c.downcast_ref::<StubCalled>()) {
         return t.to_string();
     }
     one_line(e)
