@@ -171,8 +171,9 @@ pub(crate) struct RunArgs {
     pub(crate) timeout: Option<std::time::Duration>,
     /// Call the exported function NAME instead of `_start` (after
     /// `_initialize`, if the module exports it); ARGS are its arguments,
-    /// parsed by its signature (i32, i64, f32, f64), and its results are
-    /// printed one per line.
+    /// parsed by its signature (i32, i64, f32, f64; a function without
+    /// parameters leaves them to the guest's argv, where they also go), and
+    /// its results are printed one per line.
     #[arg(long, value_name = "NAME", help_heading = "Entry point")]
     pub(crate) invoke: Option<String>,
     /// With --invoke: exit with the function's single i32 result (its low 8

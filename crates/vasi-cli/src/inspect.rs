@@ -103,18 +103,20 @@ impl Interface {
         self.exports.iter().find(|e| e.name == name)
     }
 
-    /// The names of the exported functions, comma-separated (or "none").
+    /// The names of the exported functions, comma-separated (or "none"),
+    /// the first 12 of them on a long list.
     pub(crate) fn exported_functions(&self) -> String {
+        const SHOWN: usize = 12;
         let names: Vec<&str> = self
             .exports
             .iter()
             .filter(|e| e.kind == Kind::Func)
             .map(|e| e.name.as_str())
             .collect();
-        if names.is_empty() {
-            "none".to_string()
-        } else {
-            names.join(", ")
+        match names.len() {
+            0 => "none".to_string(),
+            n if n > SHOWN => format!("{} and {} more", names[..SHOWN].join(", "), n - SHOWN),
+            _ => names.join(", "),
         }
     }
 }

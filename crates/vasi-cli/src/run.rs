@@ -296,7 +296,7 @@ fn plan(i: &crate::inspect::Interface, args: &RunArgs, wasm_name: &str) -> Resul
             .collect();
         if !data.is_empty() {
             return Err(cannot(format!(
-                "{wasm_name} imports {} vasi does not provide and --unknown-imports=trap cannot stub                  (only functions trap; --unknown-imports=default gives zeroed ones)",
+                "{wasm_name} imports {} vasi does not provide and --unknown-imports=trap cannot stub (only functions trap; --unknown-imports=default gives zeroed ones)",
                 data.join(", ")
             )));
         }
@@ -312,7 +312,7 @@ fn plan(i: &crate::inspect::Interface, args: &RunArgs, wasm_name: &str) -> Resul
         None => {
             if !is_func("_start") {
                 return Err(cannot(format!(
-                    "{wasm_name} exports no `_start` function: it is not a WASI command                      (call one of its exported functions with --invoke NAME: {})",
+                    "{wasm_name} exports no `_start` function: it is not a WASI command (call one of its exported functions with --invoke NAME: {})",
                     i.exported_functions()
                 )));
             }

@@ -330,6 +330,14 @@ fn invoke_parses_each_type_and_prints_results() {
     assert_eq!(stdout(&o), "1\n");
     let o = vasi_in(&cache, &["run", "--invoke", "nothing", &m]);
     assert_eq!((o.status.code(), stdout(&o).as_str()), (Some(0), ""));
+    // Without parameters, the arguments are the guest's argv alone.
+    let o = vasi_in(&cache, &["run", "--invoke", "nothing", &m, "-c", "x"]);
+    assert_eq!(
+        (o.status.code(), stdout(&o).as_str()),
+        (Some(0), ""),
+        "{}",
+        stderr(&o)
+    );
     // The i32 result as the exit code, not printed.
     let o = vasi_in(
         &cache,
