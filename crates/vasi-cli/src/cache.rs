@@ -1,34 +1,36 @@
 //! Compiled code on disk: the compile cache of `vasi run` and the `.cwasm`
 //! files of `vasi compile`, in one format.
 //!
-//! A file is a header followed by wasmtime's serialized module:
+//! A file is wasmtime's serialized module followed by vasi's trailer:
 //!
 //! ```text
-//! MAGIC (8 bytes) | header length (u32 LE) | header | artifact
-//! header = vasi version, wasmtime version, settings (length-prefixed UTF-8)
+//! artifact | header | header length (u32 LE) | MAGIC (8 bytes)
+//! header = vasi version, wasmtime version, settings (u32-length-prefixed UTF-8)
 //!          | engine fingerprint (32) | module hash (32)
-//!          | artifact length (u64 LE) | SHA-256 of the artifact (32)
+//!          | artifact length (u64 LE) | checksum of the artifact (32)
 //! ```
 //!
-//! Loading compiled code runs it as native code, so nothing reaches
-//! wasmtime's `Module::deserialize` that was not first read whole into
-//! memory and checked: magic, lengths, versions, fingerprint and checksum.
-//! The check and the deserialisation use the same buffer, so the file
-//! cannot change between them. This is the only module of the crate that
-//! may use `unsafe` (for that one call).
+//! The artifact comes first so that wasmtime can map the file itself
+//! (`Module::deserialize_open_file`: no copy, and only the code a run
+//! touches is read). Loading compiled code runs it as native code, so a
+//! file reaches wasmtime only after its trailer and the checksum of all its
+//! artifact bytes have been checked, through the same open file that
+//! wasmtime then maps. This is the only module of the crate that may use
+//! `unsafe` (for that one call).
 
 #![allow(
     unsafe_code,
-    reason = "Module::deserialize of a verified artifact; see `load`"
+    reason = "Module::deserialize_open_file of a verified artifact; see `load`"
 )]
 
 use sha2::{Digest, Sha256};
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use wasmtime::{Engine, Module};
 
-/// The first bytes of every file of this format.
-pub(crate) const MAGIC: &[u8; 8] = b"vasi-cw\x01";
+/// The last bytes of every file of this format.
+pub(crate) const MAGIC: &[u8; 8] = b"vasi-cw\x02";
 
 /// The wasmtime vasi is built with (pinned in the root Cargo.toml; a unit
 /// test keeps the two equal).
@@ -45,13 +47,86 @@ pub(crate) struct Header {
     pub(crate) settings: String,
     /// A hash of everything about the engine that compiled code depends on.
     pub(crate) engine: [u8; 32],
-    /// The SHA-256 of the wasm binary it was compiled from.
+    /// The hash ([`hash`]) of the wasm binary it was compiled from.
     pub(crate) module: [u8; 32],
 }
 
-/// A SHA-256.
-pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
-    Sha256::digest(bytes).into()
+/// Bytes hashed per piece: pieces are hashed on several threads.
+const PIECE: usize = 4 << 20;
+
+/// Where the bytes to hash come from.
+enum Source<'a> {
+    Slice(&'a [u8]),
+    /// `len` bytes of a file from offset 0.
+    File(&'a File, u64),
+}
+
+impl Source<'_> {
+    fn len(&self) -> u64 {
+        match self {
+            Source::Slice(s) => s.len() as u64,
+            Source::File(_, len) => *len,
+        }
+    }
+
+    /// Piece `i`, read into `buf` if it is not in memory.
+    fn piece<'b>(&'b self, i: u64, buf: &'b mut Vec<u8>) -> std::io::Result<&'b [u8]> {
+        let start = i * PIECE as u64;
+        let n = (self.len() - start).min(PIECE as u64) as usize;
+        match self {
+            Source::Slice(s) => Ok(&s[start as usize..start as usize + n]),
+            Source::File(f, _) => {
+                buf.resize(n, 0);
+                std::os::unix::fs::FileExt::read_exact_at(*f, buf, start)?;
+                Ok(buf)
+            }
+        }
+    }
+}
+
+/// A SHA-256 tree hash: the SHA-256 of the length and of the SHA-256s of
+/// each 4 MiB piece, the pieces hashed on up to four threads (the same
+/// value on any number of them).
+fn tree_hash(src: &Source<'_>) -> std::io::Result<[u8; 32]> {
+    let pieces = src.len().div_ceil(PIECE as u64).max(1);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4)
+        .min(pieces as usize) as u64;
+    let digests: Vec<Vec<(u64, [u8; 32])>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || -> std::io::Result<Vec<(u64, [u8; 32])>> {
+                    let mut buf = Vec::new();
+                    let mut out = Vec::new();
+                    let mut i = t;
+                    while i < pieces {
+                        out.push((i, Sha256::digest(src.piece(i, &mut buf)?).into()));
+                        i += threads;
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect::<std::io::Result<_>>()
+    })?;
+    let mut all: Vec<(u64, [u8; 32])> = digests.into_iter().flatten().collect();
+    all.sort_unstable_by_key(|(i, _)| *i);
+    let mut h = Sha256::new();
+    h.update(src.len().to_le_bytes());
+    for (_, d) in all {
+        h.update(d);
+    }
+    Ok(h.finalize().into())
+}
+
+/// The hash of `bytes` that names a module in the cache and checks an
+/// artifact (a SHA-256 tree hash, computed on several threads).
+pub(crate) fn hash(bytes: &[u8]) -> [u8; 32] {
+    tree_hash(&Source::Slice(bytes)).unwrap_or([0; 32]) // a slice cannot fail
 }
 
 /// Feeds a `Hash` value into a SHA-256 (the engine's compatibility hash has
@@ -74,7 +149,7 @@ pub(crate) fn engine_fingerprint(engine: &Engine, settings: &str) -> [u8; 32] {
     use std::hash::Hash;
     let mut h = ShaHasher(Sha256::new());
     for part in [
-        "vasi compiled code v1",
+        "vasi compiled code v2",
         env!("CARGO_PKG_VERSION"),
         WASMTIME_VERSION,
         settings,
@@ -86,8 +161,8 @@ pub(crate) fn engine_fingerprint(engine: &Engine, settings: &str) -> [u8; 32] {
     h.0.finalize().into()
 }
 
-/// Header and artifact as one file's bytes.
-pub(crate) fn encode(header: &Header, artifact: &[u8]) -> Vec<u8> {
+/// The trailer that follows `artifact` in a file.
+pub(crate) fn trailer(header: &Header, artifact: &[u8]) -> Vec<u8> {
     let mut h = Vec::new();
     for s in [&header.vasi, &header.wasmtime, &header.settings] {
         h.extend_from_slice(&(s.len() as u32).to_le_bytes());
@@ -96,46 +171,86 @@ pub(crate) fn encode(header: &Header, artifact: &[u8]) -> Vec<u8> {
     h.extend_from_slice(&header.engine);
     h.extend_from_slice(&header.module);
     h.extend_from_slice(&(artifact.len() as u64).to_le_bytes());
-    h.extend_from_slice(&sha256(artifact));
-    let mut out = Vec::with_capacity(MAGIC.len() + 4 + h.len() + artifact.len());
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&(h.len() as u32).to_le_bytes());
-    out.extend_from_slice(&h);
-    out.extend_from_slice(artifact);
-    out
+    h.extend_from_slice(&hash(artifact));
+    let len = h.len() as u32;
+    h.extend_from_slice(&len.to_le_bytes());
+    h.extend_from_slice(MAGIC);
+    h
 }
 
-/// An artifact whose length and checksum matched its header.
-pub(crate) struct Verified<'a>(&'a [u8]);
+/// Writes `artifact` and its trailer to `path`, atomically: a temporary
+/// file in the same directory renamed into place, so a reader sees the old
+/// file, the new one or none, never part of one.
+pub(crate) fn write_atomically(
+    path: &Path,
+    header: &Header,
+    artifact: &[u8],
+    mode: u32,
+) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".tmp-");
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(mode));
+    let mut tmp = builder.tempfile_in(dir)?;
+    tmp.write_all(artifact)?;
+    tmp.write_all(&trailer(header, artifact))?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Whether the file (of `len` bytes) ends with this format's magic.
+pub(crate) fn is_ours(file: &File) -> bool {
+    let Ok(len) = file.metadata().map(|m| m.len()) else {
+        return false;
+    };
+    let mut tail = [0u8; 8];
+    len >= 8
+        && std::os::unix::fs::FileExt::read_exact_at(file, &mut tail, len - 8).is_ok()
+        && tail == *MAGIC
+}
+
+/// An open file whose artifact's length and checksum matched its trailer.
+pub(crate) struct Verified(File);
 
 /// Why a file could not be used.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Bad {
     /// Not this format at all.
     NotOurs,
-    /// Truncated, or its header does not parse.
+    /// Truncated, or its trailer does not parse.
     Truncated,
     /// The artifact's checksum does not match.
     Corrupt,
+    /// It could not be read.
+    Unreadable(String),
 }
 
 impl std::fmt::Display for Bad {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Bad::NotOurs => "not compiled by vasi",
-            Bad::Truncated => "truncated",
-            Bad::Corrupt => "corrupt (its checksum does not match)",
-        })
+        match self {
+            Bad::NotOurs => f.write_str("not compiled by vasi"),
+            Bad::Truncated => f.write_str("truncated"),
+            Bad::Corrupt => f.write_str("corrupt (its checksum does not match)"),
+            Bad::Unreadable(e) => write!(f, "unreadable ({e})"),
+        }
     }
 }
 
-/// Reads a file's header and checks its artifact against it.
-pub(crate) fn decode(bytes: &[u8]) -> Result<(Header, Verified<'_>), Bad> {
-    let rest = bytes.strip_prefix(&MAGIC[..]).ok_or(Bad::NotOurs)?;
-    let mut r = Reader(rest);
-    let len = r.u32()? as usize;
-    let mut h = Reader(r.take(len)?);
-    let artifact = r.0;
+/// Reads the trailer of `src` and checks the artifact against it.
+fn check(src: &Source<'_>, tail: &[u8]) -> Result<(Header, u64), Bad> {
+    let rest = tail.strip_suffix(&MAGIC[..]).ok_or(Bad::NotOurs)?;
+    let (rest, len) = rest
+        .split_at_checked(rest.len().wrapping_sub(4))
+        .ok_or(Bad::Truncated)?;
+    let len = u32::from_le_bytes(len.try_into().map_err(|_| Bad::Truncated)?) as usize;
+    let (_, header) = rest
+        .split_at_checked(rest.len().wrapping_sub(len))
+        .ok_or(Bad::Truncated)?;
+    let mut h = Reader(header);
     let mut string = || -> Result<String, Bad> {
         let n = h.u32()? as usize;
         String::from_utf8(h.take(n)?.to_vec()).map_err(|_| Bad::Truncated)
@@ -145,10 +260,14 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(Header, Verified<'_>), Bad> {
     let module = h.array()?;
     let artifact_len = h.u64()?;
     let checksum: [u8; 32] = h.array()?;
-    if artifact.len() as u64 != artifact_len {
+    if !h.0.is_empty() || artifact_len.checked_add(len as u64 + 12) != Some(src.len()) {
         return Err(Bad::Truncated);
     }
-    if sha256(artifact) != checksum {
+    let artifact = match src {
+        Source::Slice(s) => Source::Slice(&s[..artifact_len as usize]),
+        Source::File(f, _) => Source::File(f, artifact_len),
+    };
+    if tree_hash(&artifact).map_err(|e| Bad::Unreadable(e.to_string()))? != checksum {
         return Err(Bad::Corrupt);
     }
     let header = Header {
@@ -158,7 +277,33 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<(Header, Verified<'_>), Bad> {
         engine,
         module,
     };
-    Ok((header, Verified(artifact)))
+    Ok((header, artifact_len))
+}
+
+/// The largest trailer read (versions and settings are short).
+const MAX_TRAILER: u64 = 64 << 10;
+
+/// Checks the file `file`: its trailer, and the checksum of all its
+/// artifact bytes.
+pub(crate) fn verify(file: File) -> Result<(Header, Verified), Bad> {
+    let len = file
+        .metadata()
+        .map_err(|e| Bad::Unreadable(e.to_string()))?
+        .len();
+    let n = len.min(MAX_TRAILER);
+    let mut tail = vec![0u8; n as usize];
+    std::os::unix::fs::FileExt::read_exact_at(&file, &mut tail, len - n)
+        .map_err(|e| Bad::Unreadable(e.to_string()))?;
+    let (header, _) = check(&Source::File(&file, len), &tail)?;
+    Ok((header, Verified(file)))
+}
+
+/// Checks a file's bytes already in memory (the unit tests').
+#[cfg(test)]
+fn verify_bytes(bytes: &[u8]) -> Result<(Header, &[u8]), Bad> {
+    let tail = &bytes[bytes.len().saturating_sub(MAX_TRAILER as usize)..];
+    let (header, artifact_len) = check(&Source::Slice(bytes), tail)?;
+    Ok((header, &bytes[..artifact_len as usize]))
 }
 
 struct Reader<'a>(&'a [u8]);
@@ -185,22 +330,25 @@ impl<'a> Reader<'a> {
 
 /// Loads verified compiled code into `engine`.
 ///
-/// The caller has compared the header's fingerprint with `engine`'s;
+/// The caller has compared the trailer's fingerprint with `engine`'s;
 /// wasmtime checks its own version and settings again and refuses code for
 /// another engine with an error.
-pub(crate) fn load(engine: &Engine, artifact: Verified<'_>) -> wasmtime::Result<Module> {
-    // SAFETY: `Module::deserialize` requires bytes produced by wasmtime's
-    // serialisation and not modified since. `Verified` is only made by
-    // `decode`, after the SHA-256 of exactly these in-memory bytes matched
-    // the checksum written with them by `encode`, which vasi calls only on
-    // the output of `Module::serialize` (the cache) or
+pub(crate) fn load(engine: &Engine, verified: Verified) -> wasmtime::Result<Module> {
+    // SAFETY: `Module::deserialize_open_file` requires a file holding bytes
+    // produced by wasmtime's serialisation, not modified while the module
+    // lives. `Verified` is only made by `verify`, after the tree SHA-256 of
+    // every artifact byte, read through this same open file, matched the
+    // checksum written beside them by `trailer`, which vasi writes only
+    // after the output of `Module::serialize` (the cache) or
     // `Engine::precompile_module` (`vasi compile`). A truncated or corrupt
-    // file therefore never gets here; the bytes cannot change between the
-    // check and this call (they are our own buffer, not a mapping of the
-    // file). What remains trusted is whoever can write the file: the
-    // user's own cache directory, or a `.cwasm` the user chose to run (as
-    // trusted as any native executable they run).
-    unsafe { Module::deserialize(engine, artifact.0) }
+    // file never gets here. Wasmtime maps this open file, the one verified
+    // (not a path, which a rename could point elsewhere); vasi never writes
+    // a file in place (new entries are new files renamed over old ones, and
+    // eviction unlinks, which leaves a mapping intact). wasmtime ignores
+    // the trailer after the ELF image. What remains trusted is whoever can
+    // write these files in place: the user's own cache directory, or a
+    // `.cwasm` the user chose to run (as trusted as any native executable).
+    unsafe { Module::deserialize_open_file(engine, verified.0) }
 }
 
 /// The compile cache of `vasi run`.
@@ -246,7 +394,7 @@ impl Cache {
     }
 
     /// The file of the entry for `expected` (module and engine).
-    fn path(&self, expected: &Header) -> PathBuf {
+    pub(crate) fn path(&self, expected: &Header) -> PathBuf {
         let mut key = Sha256::new();
         key.update(expected.engine);
         key.update(expected.module);
@@ -260,14 +408,15 @@ impl Cache {
     /// engine's) is a miss: the caller compiles and stores a fresh entry.
     pub(crate) fn get(&self, engine: &Engine, expected: &Header) -> Option<Module> {
         let path = self.path(expected);
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
+        let started = std::time::Instant::now();
+        let file = match File::open(&path) {
+            Ok(f) => f,
             Err(e) => {
                 self.note(format_args!("miss {} ({e})", path.display()));
                 return None;
             }
         };
-        let (header, artifact) = match decode(&bytes) {
+        let (header, verified) = match verify(file) {
             Ok(x) => x,
             Err(bad) => {
                 self.note(format_args!("miss {} (entry {bad})", path.display()));
@@ -281,11 +430,18 @@ impl Cache {
             ));
             return None;
         }
-        match load(engine, artifact) {
+        let checked = started.elapsed();
+        match load(engine, verified) {
             Ok(module) => {
-                self.note(format_args!("hit {}", path.display()));
+                let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+                self.note(format_args!(
+                    "hit {} (verified in {:.1} ms, loaded in {:.1} ms)",
+                    path.display(),
+                    ms(checked),
+                    ms(started.elapsed() - checked)
+                ));
                 // Least recently used goes first: a hit is a use.
-                if let Ok(f) = std::fs::File::options().write(true).open(&path) {
+                if let Ok(f) = File::options().write(true).open(&path) {
                     let _ = f.set_modified(std::time::SystemTime::now());
                 }
                 Some(module)
@@ -298,20 +454,12 @@ impl Cache {
     }
 
     /// Stores an entry (best effort: a cache that cannot be written only
-    /// costs time). Written to a temporary file in the same directory and
-    /// renamed into place, so a reader sees a whole entry or none, and two
-    /// runs storing the same entry at once both succeed.
+    /// costs time), atomically, so a reader sees a whole entry or none, and
+    /// two runs storing the same entry at once both succeed.
     pub(crate) fn put(&self, expected: &Header, artifact: &[u8]) {
         let path = self.path(expected);
-        let result = (|| -> std::io::Result<()> {
-            std::fs::create_dir_all(&self.dir)?;
-            let mut tmp = tempfile::Builder::new()
-                .prefix(".tmp-")
-                .tempfile_in(&self.dir)?;
-            tmp.write_all(&encode(expected, artifact))?;
-            tmp.persist(&path).map_err(|e| e.error)?;
-            Ok(())
-        })();
+        let result = std::fs::create_dir_all(&self.dir)
+            .and_then(|()| write_atomically(&path, expected, artifact, 0o600));
         match result {
             Ok(()) => {
                 self.note(format_args!("stored {}", path.display()));
@@ -380,27 +528,47 @@ mod tests {
         }
     }
 
+    fn file(artifact: &[u8]) -> Vec<u8> {
+        let mut f = artifact.to_vec();
+        f.extend_from_slice(&trailer(&header(), artifact));
+        f
+    }
+
     #[test]
     fn round_trip_and_every_truncation_refused() {
-        let file = encode(&header(), b"artifact bytes");
-        let (h, a) = decode(&file).unwrap();
+        let f = file(b"artifact bytes");
+        let (h, a) = verify_bytes(&f).unwrap();
         assert_eq!(h, header());
-        assert_eq!(a.0, b"artifact bytes");
-        for n in 0..file.len() {
-            assert!(decode(&file[..n]).is_err(), "truncated at {n} accepted");
+        assert_eq!(a, b"artifact bytes");
+        for n in 0..f.len() {
+            assert!(verify_bytes(&f[..n]).is_err(), "truncated at {n} accepted");
+            // Cut at the front: the trailer is whole, the artifact short.
+            assert!(verify_bytes(&f[n + 1..]).is_err(), "cut {n} accepted");
         }
     }
 
     #[test]
     fn any_flipped_artifact_bit_is_corrupt() {
-        let file = encode(&header(), b"artifact bytes");
-        let start = file.len() - b"artifact bytes".len();
-        for i in start..file.len() {
-            let mut f = file.clone();
-            f[i] ^= 0x10;
-            assert_eq!(decode(&f).err(), Some(Bad::Corrupt), "byte {i}");
+        let artifact: Vec<u8> = (0..(PIECE * 2 + 77)).map(|i| (i * 7) as u8).collect();
+        let f = file(&artifact);
+        for i in [0, 1, PIECE - 1, PIECE, PIECE * 2, artifact.len() - 1] {
+            let mut g = f.clone();
+            g[i] ^= 0x10;
+            assert_eq!(verify_bytes(&g).err(), Some(Bad::Corrupt), "byte {i}");
         }
-        assert_eq!(decode(b"\x7fELF....").err(), Some(Bad::NotOurs));
+        assert_eq!(verify_bytes(b"\x7fELF....").err(), Some(Bad::NotOurs));
+    }
+
+    #[test]
+    fn the_tree_hash_is_the_same_from_a_file() {
+        let artifact: Vec<u8> = (0..(PIECE * 3 + 5)).map(|i| (i % 251) as u8).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.cwasm");
+        write_atomically(&path, &header(), &artifact, 0o600).unwrap();
+        let (h, _) = verify(File::open(&path).unwrap()).unwrap();
+        assert_eq!(h, header());
+        assert!(is_ours(&File::open(&path).unwrap()));
+        assert_ne!(hash(&artifact), hash(&artifact[1..]));
     }
 
     #[test]

@@ -12,17 +12,40 @@ fn cannot(msg: impl Into<String>) -> Failure {
     Failure::CannotRun(msg.into())
 }
 
-/// The module's bytes and the name to call it by in messages.
-pub(crate) fn read(path: &Path) -> Result<(String, Vec<u8>), Failure> {
+/// What `vasi run` was given.
+pub(crate) enum Input {
+    /// A wasm module, binary or text, in memory.
+    Wasm(Vec<u8>),
+    /// A file from `vasi compile` (read only as wasmtime maps it).
+    Compiled(std::fs::File),
+}
+
+/// The module, and the name to call it by in messages.
+pub(crate) fn read(path: &Path) -> Result<(String, Input), Failure> {
     if path.as_os_str() == "-" {
+        let name = "the module read from stdin".to_string();
         let mut bytes = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
             .map_err(|e| cannot(format!("cannot read the module from stdin: {e}")))?;
-        return Ok(("the module read from stdin".to_string(), bytes));
+        if bytes.ends_with(cache::MAGIC) {
+            return Err(cannot(format!(
+                "{name} is compiled code from `vasi compile`: give its path instead"
+            )));
+        }
+        return Ok((name, Input::Wasm(bytes)));
     }
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| cannot(format!("cannot read {name}: {e}")))?;
-    Ok((name, bytes))
+    let unreadable = |e: std::io::Error| cannot(format!("cannot read {name}: {e}"));
+    let mut file = std::fs::File::open(path).map_err(unreadable)?;
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(cannot(format!("cannot read {name}: it is a directory")));
+    }
+    if cache::is_ours(&file) {
+        return Ok((name, Input::Compiled(file)));
+    }
+    let mut bytes = Vec::with_capacity(file.metadata().map_or(0, |m| m.len() as usize));
+    std::io::Read::read_to_end(&mut file, &mut bytes).map_err(unreadable)?;
+    Ok((name, Input::Wasm(bytes)))
 }
 
 /// The wasm binary of `bytes`: binary as it is, the text format converted.
@@ -38,8 +61,9 @@ pub(crate) fn binary(name: &str, bytes: Vec<u8>) -> Result<Vec<u8>, Failure> {
     }
     if Engine::detect_precompiled(&bytes).is_some() {
         return Err(cannot(format!(
-            "{name} is compiled code from another tool (`wasmtime compile`?), not from `vasi compile`: \
-             run the .wasm it was made from (vasi caches compiled code itself) or compile that with `vasi compile`"
+            "{name} is compiled code vasi cannot check: not from `vasi compile` (from `wasmtime compile`?) \
+             or cut short; run the .wasm it was made from (vasi caches compiled code itself) or compile \
+             that with `vasi compile`"
         )));
     }
     let text = std::str::from_utf8(&bytes).ok();
@@ -70,14 +94,15 @@ pub(crate) struct Loaded {
 /// compiled and may refuse it; its answer is returned with the module.
 pub(crate) fn load<T>(
     name: &str,
-    bytes: Vec<u8>,
+    input: Input,
     settings: &Settings,
     cache: Option<&Cache>,
     check: impl FnOnce(&Interface) -> Result<T, Failure>,
 ) -> Result<(Loaded, T), Failure> {
-    if bytes.starts_with(cache::MAGIC) {
-        return load_compiled(name, &bytes, settings, check);
-    }
+    let bytes = match input {
+        Input::Compiled(file) => return load_compiled(name, file, settings, check),
+        Input::Wasm(bytes) => bytes,
+    };
     let wasm = binary(name, bytes)?;
     let interface = inspect::interface(&wasm)
         .map_err(|e| cannot(format!("{name} is not a valid wasm module: {e}")))?;
@@ -89,7 +114,7 @@ pub(crate) fn load<T>(
         wasmtime: cache::WASMTIME_VERSION.to_string(),
         engine: cache::engine_fingerprint(&engine, &describe),
         settings: describe,
-        module: cache::sha256(&wasm),
+        module: cache::hash(&wasm),
     };
     if let Some(module) = cache.and_then(|c| c.get(&engine, &header)) {
         return Ok((Loaded { engine, module }, answer));
@@ -112,12 +137,12 @@ pub(crate) fn load<T>(
 /// this vasi and engine compiled it.
 fn load_compiled<T>(
     name: &str,
-    bytes: &[u8],
+    file: std::fs::File,
     settings: &Settings,
     check: impl FnOnce(&Interface) -> Result<T, Failure>,
 ) -> Result<(Loaded, T), Failure> {
     let (header, artifact) =
-        cache::decode(bytes).map_err(|bad| cannot(format!("{name} cannot be run: it is {bad}")))?;
+        cache::verify(file).map_err(|bad| cannot(format!("{name} cannot be run: it is {bad}")))?;
     let ours = env!("CARGO_PKG_VERSION");
     if header.vasi != ours || header.wasmtime != cache::WASMTIME_VERSION {
         return Err(cannot(format!(
@@ -198,10 +223,10 @@ fn interface_of(module: &Module) -> Interface {
 
 /// `vasi compile`: writes the compiled module, atomically.
 pub(crate) fn compile(args: &crate::args::CompileArgs) -> Result<(), Failure> {
-    let (name, bytes) = read(&args.wasm)?;
-    if bytes.starts_with(cache::MAGIC) {
+    let (name, input) = read(&args.wasm)?;
+    let Input::Wasm(bytes) = input else {
         return Err(cannot(format!("{name} is already compiled")));
-    }
+    };
     let wasm = binary(&name, bytes)?;
     inspect::interface(&wasm)
         .map_err(|e| cannot(format!("{name} is not a valid wasm module: {e}")))?;
@@ -223,28 +248,14 @@ pub(crate) fn compile(args: &crate::args::CompileArgs) -> Result<(), Failure> {
         wasmtime: cache::WASMTIME_VERSION.to_string(),
         engine: cache::engine_fingerprint(&engine, &describe),
         settings: describe,
-        module: cache::sha256(&wasm),
+        module: cache::hash(&wasm),
     };
     let out = args
         .output
         .clone()
         .unwrap_or_else(|| args.wasm.with_extension("cwasm"));
-    let dir = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let write = || -> std::io::Result<()> {
-        use std::io::Write;
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(".tmp-");
-        // A file for others to run too, as a compiler's output is (the
-        // umask still applies on creation).
-        #[cfg(unix)]
-        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
-        let mut tmp = builder.tempfile_in(&dir)?;
-        tmp.write_all(&cache::encode(&header, &artifact))?;
-        tmp.persist(&out).map_err(|e| e.error)?;
-        Ok(())
-    };
-    write().map_err(|e| cannot(format!("cannot write {}: {e}", out.display())))
+    // A file for others to run too, as a compiler's output is (the umask
+    // still applies).
+    cache::write_atomically(&out, &header, &artifact, 0o644)
+        .map_err(|e| cannot(format!("cannot write {}: {e}", out.display())))
 }

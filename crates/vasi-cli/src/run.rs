@@ -119,7 +119,7 @@ struct Plan {
 
 /// Runs the guest; returns its exit code.
 pub(crate) fn run(args: &RunArgs) -> Result<i32, Failure> {
-    let (wasm_name, bytes) = crate::load::read(&args.wasm)?;
+    let (wasm_name, input) = crate::load::read(&args.wasm)?;
     let ctx = build_ctx(args)?;
     let globals = Globals::new();
     for (name, value) in &args.globals {
@@ -138,7 +138,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32, Failure> {
     } else {
         crate::cache::Cache::from_env().map_err(cannot)?
     };
-    let (loaded, plan) = crate::load::load(&wasm_name, bytes, &settings, cache.as_ref(), |i| {
+    let (loaded, plan) = crate::load::load(&wasm_name, input, &settings, cache.as_ref(), |i| {
         plan(i, args, &wasm_name)
     })?;
     let (engine, module) = (loaded.engine, loaded.module);

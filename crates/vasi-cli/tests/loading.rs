@@ -118,9 +118,10 @@ fn a_corrupt_or_truncated_entry_is_recompiled_never_run() {
     let entry = entries(&cache).pop().expect("an entry");
     let good = std::fs::read(&entry).unwrap();
 
-    // One flipped bit in the compiled code, past the header.
+    // One flipped bit in the compiled code (which comes before vasi's
+    // trailer).
     let mut bad = good.clone();
-    let at = bad.len() - 100;
+    let at = bad.len() / 2;
     bad[at] ^= 0x01;
     std::fs::write(&entry, &bad).unwrap();
     let o = run();
@@ -133,7 +134,7 @@ fn a_corrupt_or_truncated_entry_is_recompiled_never_run() {
         "the entry was not rewritten"
     );
 
-    // Cut short, at several places: in the header and in the code.
+    // Cut short, at several places: in the code and in the trailer.
     for len in [3, 20, good.len() / 2, good.len() - 1] {
         std::fs::write(&entry, &good[..len]).unwrap();
         let o = run();
@@ -220,8 +221,8 @@ fn another_engine_setting_or_vasi_version_is_a_miss() {
     let mut other = good.clone();
     let at = other
         .windows(version.len())
-        .position(|w| w == version)
-        .expect("the version in the header");
+        .rposition(|w| w == version)
+        .expect("the version in the trailer");
     other[at] = if other[at] == b'9' { b'8' } else { b'9' };
     std::fs::write(&entry, &other).unwrap();
     let o = vasi_in(&cache, &["run", programs::P1_PRINT]);
