@@ -76,9 +76,11 @@ impl Source<'_> {
         match self {
             Source::Slice(s) => Ok(&s[start as usize..start as usize + n]),
             Source::File(f, _) => {
-                buf.resize(n, 0);
-                std::os::unix::fs::FileExt::read_exact_at(*f, buf, start)?;
-                Ok(buf)
+                if buf.len() < n {
+                    *buf = vec![0; PIECE]; // zeroed pages from the allocator, once
+                }
+                std::os::unix::fs::FileExt::read_exact_at(*f, &mut buf[..n], start)?;
+                Ok(&buf[..n])
             }
         }
     }
@@ -89,29 +91,33 @@ impl Source<'_> {
 /// value on any number of them).
 fn tree_hash(src: &Source<'_>) -> std::io::Result<[u8; 32]> {
     let pieces = src.len().div_ceil(PIECE as u64).max(1);
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 4)
-        .min(pieces as usize) as u64;
+    // Small inputs on this thread alone: a thread costs more than it saves.
+    let threads = if pieces <= 2 {
+        1
+    } else {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, 4)
+            .min(pieces as usize) as u64
+    };
+    let work = |t: u64| -> std::io::Result<Vec<(u64, [u8; 32])>> {
+        let mut buf = Vec::new();
+        let mut out = Vec::new();
+        let mut i = t;
+        while i < pieces {
+            out.push((i, Sha256::digest(src.piece(i, &mut buf)?).into()));
+            i += threads;
+        }
+        Ok(out)
+    };
+    // Worker 0 is this thread; the others are spawned.
     let digests: Vec<Vec<(u64, [u8; 32])>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|t| {
-                scope.spawn(move || -> std::io::Result<Vec<(u64, [u8; 32])>> {
-                    let mut buf = Vec::new();
-                    let mut out = Vec::new();
-                    let mut i = t;
-                    while i < pieces {
-                        out.push((i, Sha256::digest(src.piece(i, &mut buf)?).into()));
-                        i += threads;
-                    }
-                    Ok(out)
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect::<std::io::Result<_>>()
+        let others: Vec<_> = (1..threads).map(|t| scope.spawn(move || work(t))).collect();
+        let mut all = vec![work(0)];
+        for w in others {
+            all.push(w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        }
+        all.into_iter().collect::<std::io::Result<_>>()
     })?;
     let mut all: Vec<(u64, [u8; 32])> = digests.into_iter().flatten().collect();
     all.sort_unstable_by_key(|(i, _)| *i);
