@@ -23,14 +23,13 @@
     reason = "Module::deserialize_open_file of a verified artifact; see `load`"
 )]
 
-use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use wasmtime::{Engine, Module};
 
 /// The last bytes of every file of this format.
-pub(crate) const MAGIC: &[u8; 8] = b"vasi-cw\x02";
+pub(crate) const MAGIC: &[u8; 8] = b"vasi-cw\x03";
 
 /// The wasmtime vasi is built with (pinned in the root Cargo.toml; a unit
 /// test keeps the two equal).
@@ -86,9 +85,9 @@ impl Source<'_> {
     }
 }
 
-/// A SHA-256 tree hash: the SHA-256 of the length and of the SHA-256s of
-/// each 4 MiB piece, the pieces hashed on up to four threads (the same
-/// value on any number of them).
+/// A tree hash: the BLAKE3 of the length and of the BLAKE3s of each 4 MiB
+/// piece, the pieces hashed on up to four threads (the same value on any
+/// number of them).
 fn tree_hash(src: &Source<'_>) -> std::io::Result<[u8; 32]> {
     let pieces = src.len().div_ceil(PIECE as u64).max(1);
     // Small inputs on this thread alone: a thread costs more than it saves.
@@ -105,7 +104,7 @@ fn tree_hash(src: &Source<'_>) -> std::io::Result<[u8; 32]> {
         let mut out = Vec::new();
         let mut i = t;
         while i < pieces {
-            out.push((i, Sha256::digest(src.piece(i, &mut buf)?).into()));
+            out.push((i, *blake3::hash(src.piece(i, &mut buf)?).as_bytes()));
             i += threads;
         }
         Ok(out)
@@ -121,25 +120,25 @@ fn tree_hash(src: &Source<'_>) -> std::io::Result<[u8; 32]> {
     })?;
     let mut all: Vec<(u64, [u8; 32])> = digests.into_iter().flatten().collect();
     all.sort_unstable_by_key(|(i, _)| *i);
-    let mut h = Sha256::new();
-    h.update(src.len().to_le_bytes());
+    let mut h = blake3::Hasher::new();
+    h.update(&src.len().to_le_bytes());
     for (_, d) in all {
-        h.update(d);
+        h.update(&d);
     }
-    Ok(h.finalize().into())
+    Ok(*h.finalize().as_bytes())
 }
 
 /// The hash of `bytes` that names a module in the cache and checks an
-/// artifact (a SHA-256 tree hash, computed on several threads).
+/// artifact (a BLAKE3 tree hash, computed on several threads).
 pub(crate) fn hash(bytes: &[u8]) -> [u8; 32] {
     tree_hash(&Source::Slice(bytes)).unwrap_or([0; 32]) // a slice cannot fail
 }
 
-/// Feeds a `Hash` value into a SHA-256 (the engine's compatibility hash has
+/// Feeds a `Hash` value into a BLAKE3 (the engine's compatibility hash has
 /// no byte form of its own).
-struct ShaHasher(Sha256);
+struct Blake3Hasher(blake3::Hasher);
 
-impl std::hash::Hasher for ShaHasher {
+impl std::hash::Hasher for Blake3Hasher {
     fn write(&mut self, bytes: &[u8]) {
         self.0.update(bytes);
     }
@@ -153,18 +152,18 @@ impl std::hash::Hasher for ShaHasher {
 /// depends on (target, CPU features, tunables, wasm features).
 pub(crate) fn engine_fingerprint(engine: &Engine, settings: &str) -> [u8; 32] {
     use std::hash::Hash;
-    let mut h = ShaHasher(Sha256::new());
+    let mut h = Blake3Hasher(blake3::Hasher::new());
     for part in [
-        "vasi compiled code v2",
+        "vasi compiled code v3",
         env!("CARGO_PKG_VERSION"),
         WASMTIME_VERSION,
         settings,
     ] {
-        h.0.update((part.len() as u64).to_le_bytes());
+        h.0.update(&(part.len() as u64).to_le_bytes());
         h.0.update(part.as_bytes());
     }
     engine.precompile_compatibility_hash().hash(&mut h);
-    h.0.finalize().into()
+    *h.0.finalize().as_bytes()
 }
 
 /// The trailer that follows `artifact` in a file.
@@ -342,7 +341,7 @@ impl<'a> Reader<'a> {
 pub(crate) fn load(engine: &Engine, verified: Verified) -> wasmtime::Result<Module> {
     // SAFETY: `Module::deserialize_open_file` requires a file holding bytes
     // produced by wasmtime's serialisation, not modified while the module
-    // lives. `Verified` is only made by `verify`, after the tree SHA-256 of
+    // lives. `Verified` is only made by `verify`, after the tree BLAKE3 of
     // every artifact byte, read through this same open file, matched the
     // checksum written beside them by `trailer`, which vasi writes only
     // after the output of `Module::serialize` (the cache) or
@@ -401,10 +400,10 @@ impl Cache {
 
     /// The file of the entry for `expected` (module and engine).
     pub(crate) fn path(&self, expected: &Header) -> PathBuf {
-        let mut key = Sha256::new();
-        key.update(expected.engine);
-        key.update(expected.module);
-        let key: [u8; 32] = key.finalize().into();
+        let mut key = blake3::Hasher::new();
+        key.update(&expected.engine);
+        key.update(&expected.module);
+        let key: [u8; 32] = *key.finalize().as_bytes();
         let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
         self.dir.join(format!("{hex}.cwasm"))
     }
