@@ -587,32 +587,34 @@ fn compile_round_trip_and_refused_cwasm() {
     let mut other = bytes.clone();
     let at = other
         .windows(version.len())
-        .position(|w| w == version)
+        .rposition(|w| w == version)
         .unwrap();
     other[at] = if other[at] == b'9' { b'8' } else { b'9' };
     let p = write("other.cwasm", &other);
     let o = vasi_in(&cache, &["run", "--invoke", "add", &p, "1", "1"]);
     assert_error_line(&o, 125, "was compiled by vasi");
     assert!(errors(&o)[0].contains(&format!("this is vasi {}", env!("CARGO_PKG_VERSION"))));
-    // Corrupt and truncated.
+    // Corrupt: one byte of the code (which comes before vasi's trailer).
     let mut corrupt = bytes.clone();
     let n = corrupt.len();
-    corrupt[n - 10] ^= 0xff;
+    corrupt[n / 3] ^= 0xff;
     let p = write("corrupt.cwasm", &corrupt);
     assert_error_line(&vasi_in(&cache, &["run", &p]), 125, "corrupt");
-    let p = write("short.cwasm", &bytes[..bytes.len() - 1]);
+    // Cut at the front: the trailer is whole, the code is not.
+    let p = write("front.cwasm", &bytes[4096..]);
     assert_error_line(&vasi_in(&cache, &["run", &p]), 125, "truncated");
-    // wasmtime's own compiled code (the .cwasm without vasi's header).
-    let elf = bytes
-        .windows(4)
-        .position(|w| w == b"\x7fELF")
-        .expect("wasmtime's artifact in the file");
-    let p = write("wasmtime.cwasm", &bytes[elf..]);
+    // wasmtime's own compiled code (the .cwasm without vasi's trailer), and
+    // one cut short at the end (so that its trailer is gone too).
+    let trailer = u32::from_le_bytes(bytes[n - 12..n - 8].try_into().unwrap()) as usize + 12;
+    assert!(bytes.starts_with(b"\x7fELF"));
+    let p = write("wasmtime.cwasm", &bytes[..n - trailer]);
     assert_error_line(
         &vasi_in(&cache, &["run", &p]),
         125,
         "not from `vasi compile`",
     );
+    let p = write("short.cwasm", &bytes[..n - 1]);
+    assert_error_line(&vasi_in(&cache, &["run", &p]), 125, "or cut short");
 }
 
 #[test]
