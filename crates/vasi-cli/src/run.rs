@@ -310,6 +310,12 @@ fn plan(i: &crate::inspect::Interface, args: &RunArgs, wasm_name: &str) -> Resul
     let is_func = |name: &str| i.export(name).is_some_and(|e| e.kind == Kind::Func);
     let invoke = match &args.invoke {
         None => {
+            let start = i.export("_start").and_then(|e| e.signature.as_ref());
+            if start.is_some_and(|s| !s.params.is_empty() || !s.results.is_empty()) {
+                return Err(cannot(format!(
+                    "{wasm_name}'s `_start` takes or returns values: it is not a WASI command"
+                )));
+            }
             if !is_func("_start") {
                 return Err(cannot(format!(
                     "{wasm_name} exports no `_start` function: it is not a WASI command (call one of its exported functions with --invoke NAME: {})",

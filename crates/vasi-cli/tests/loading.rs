@@ -397,6 +397,16 @@ fn a_bad_invoke_is_one_line_before_compiling() {
         ],
     );
     assert_error_line(&o, 2, "must return exactly one i32");
+    let bad_start = module(
+        tmp.path(),
+        "start.wasm",
+        r#"(module (func (export "_start") (param i32)))"#,
+    );
+    assert_error_line(
+        &vasi_in(&cache, &["run", &bad_start]),
+        125,
+        "`_start` takes or returns values",
+    );
     // A reactor without --invoke: one line listing what it exports.
     let o = vasi_in(&cache, &["run", &m]);
     assert_error_line(&o, 125, "exports no `_start` function");
