@@ -23,6 +23,8 @@ Columns, each the median of --runs runs, taken round-robin:
   wt-py cache (whole process)
                   the wasmtime-cache child's wall time, Python's interpreter
                   and `import wasmtime` included, for reference
+  vasi --version  the floor of any vasi process (exec, dynamic loading,
+                  argument parsing), for reference
 Ratios compare vasi's whole process (exec, dynamic loading, argument parsing
 included) with wasmtime's in-process time: the comparison most favourable to
 wasmtime.
@@ -92,7 +94,8 @@ def wall(cmd, env=None, expect=123, inner=None):
     return took
 
 
-KEYS = ("vasi hit", "vasi .cwasm", "wt-py cache", "wt-py cwasm", "wt-py cache in", "wt-py cwasm in")
+KEYS = ("vasi hit", "vasi .cwasm", "wt-py cache", "wt-py cwasm", "wt-py cache in", "wt-py cwasm in",
+        "vasi floor")
 
 
 def main():
@@ -138,12 +141,13 @@ def main():
             cells["vasi .cwasm"].append(wall(vasi_cwasm, env))
             cells["wt-py cache"].append(wall(py("cache", path), inner=cells["wt-py cache in"]))
             cells["wt-py cwasm"].append(wall(py("cwasm", base + ".wt.cwasm"), inner=cells["wt-py cwasm in"]))
+            cells["vasi floor"].append(wall([a.vasi, "--version"], expect=0))
         med = {k: statistics.median(v) * 1000 for k, v in cells.items()}
         rows.append((name, size, med))
 
     head = ["module", "size", "vasi hit", "wasmtime cache (in process)", "ratio",
             "vasi .cwasm", "wasmtime deserialize_file (in process)", "ratio",
-            "wt-py cache (whole process)"]
+            "wt-py cache (whole process)", "vasi --version"]
     print(f"Median of {a.runs} runs each, in ms; ratio = vasi's whole process / wasmtime's "
           "in-process time (Python's start-up and `import wasmtime` left out).")
     print()
@@ -155,7 +159,7 @@ def main():
                 f"{m['vasi hit'] / m['wt-py cache in']:.2f}",
                 f"{m['vasi .cwasm']:.1f}", f"{m['wt-py cwasm in']:.1f}",
                 f"{m['vasi .cwasm'] / m['wt-py cwasm in']:.2f}",
-                f"{m['wt-py cache']:.1f}"]
+                f"{m['wt-py cache']:.1f}", f"{m['vasi floor']:.1f}"]
         print("| " + " | ".join(cols) + " |")
 
 
