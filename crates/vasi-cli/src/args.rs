@@ -189,7 +189,7 @@ pub(crate) struct RunArgs {
         value_name = "POLICY",
         help_heading = "Module",
         default_value_t = UnknownImports::Error,
-        hide_default_value = false
+        hide_possible_values = true
     )]
     unknown_imports: UnknownImports,
     #[command(flatten)]
