@@ -45,29 +45,17 @@ pub(crate) fn map_file(path: &Path) -> Result<Source, String> {
     Ok(Arc::new(bytes))
 }
 
-/// The module's bytes (from stdin if `from_stdin`) and its bundle, if it
-/// is one.
-pub(crate) fn load(
-    path: &Path,
-    from_stdin: bool,
-    wasm_name: &str,
-) -> Result<(Source, Option<Arc<Bundle>>), String> {
-    let src: Source = if from_stdin {
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
-            .map_err(|e| format!("cannot read the module from stdin: {e}"))?;
-        Arc::new(bytes)
-    } else {
-        map_file(path)?
-    };
-    let bytes: &[u8] = (*src).as_ref();
+/// The bundle that `src` (a module's bytes, see `load::read`) is, if it is
+/// one; a bundle section that cannot be read is a one-line error.
+pub(crate) fn detect(src: &Source, wasm_name: &str) -> Result<Option<Arc<Bundle>>, String> {
+    let bytes: &[u8] = (**src).as_ref();
     // Not wasm at all, or a component: leave the message to the module
     // check, which knows more.
     if bytes.len() < 8 || bytes[..8] != *b"\0asm\x01\0\0\0" {
-        return Ok((src, None));
+        return Ok(None);
     }
     match Bundle::parse_optional(src.clone()) {
-        Ok(bundle) => Ok((src, bundle.map(Arc::new))),
+        Ok(bundle) => Ok(bundle.map(Arc::new)),
         Err(e) => Err(format!("{wasm_name}: {e}")),
     }
 }

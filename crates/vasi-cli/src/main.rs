@@ -11,14 +11,21 @@
 
 mod args;
 mod bundle;
+mod cache;
+mod engine;
 mod global;
 mod inspect;
+mod interface;
+mod invoke;
 mod limits;
+mod load;
 mod pack;
 mod run;
 
 use std::process::ExitCode;
 
+/// The exit code of a bad command line (as clap's usage errors).
+const EXIT_USAGE: u8 = 2;
 /// The exit code when vasi itself cannot run the guest (a missing file, an
 /// invalid module, a mount that does not exist...).
 const EXIT_CANNOT_RUN: u8 = 125;
@@ -41,6 +48,25 @@ fn main() -> ExitCode {
             Err(run::Failure::Limit(limit, msg)) => {
                 eprintln!("vasi: limit: {msg}");
                 ExitCode::from(limit.exit_code())
+            }
+            Err(run::Failure::Usage(msg)) => {
+                eprintln!("vasi: error: {msg}");
+                ExitCode::from(EXIT_USAGE)
+            }
+        },
+        args::Cli::Compile(c) => match load::compile(&c) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(run::Failure::Usage(msg)) => {
+                eprintln!("vasi: error: {msg}");
+                ExitCode::from(EXIT_USAGE)
+            }
+            Err(
+                run::Failure::CannotRun(msg)
+                | run::Failure::Trap(msg)
+                | run::Failure::Limit(_, msg),
+            ) => {
+                eprintln!("vasi: error: {msg}");
+                ExitCode::from(EXIT_CANNOT_RUN)
             }
         },
         args::Cli::Pack(pack) => report(pack::pack(&pack)),

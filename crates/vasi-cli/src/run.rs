@@ -3,12 +3,13 @@
 
 use crate::args::{Mount, RunArgs};
 use crate::limits::{MemoryCap, MemoryLimitHit};
+use std::fmt;
 use std::sync::mpsc;
 use std::sync::Arc;
 use vasi::vfs::{Dir, HostDir, MemFs, MemFsOptions, Overlay, ReadOnly, TarFs};
 use vasi::{StopReason, WasiCtx, WasiCtxBuilder};
 use vasi_globals::Globals;
-use wasmtime::{Config, Engine, Linker, Module, Store};
+use wasmtime::{Linker, Module, Store};
 
 /// Why a run did not produce a guest exit code.
 pub(crate) enum Failure {
@@ -18,6 +19,9 @@ pub(crate) enum Failure {
     Trap(String),
     /// The guest hit a limit set on the command line.
     Limit(Limit, String),
+    /// A bad command line found after parsing (e.g. an `--invoke` argument
+    /// that does not fit the function's signature).
+    Usage(String),
 }
 
 /// The limits `vasi run` enforces, each with its exit code.
@@ -52,24 +56,28 @@ struct State {
     memory: MemoryCap,
 }
 
+/// What the module's interface says `run` should do, decided before
+/// compiling.
+struct Plan {
+    /// The function to call and its arguments (`--invoke`), or `None` for
+    /// `_start`.
+    invoke: Option<(String, Vec<wasmtime::Val>)>,
+    /// Whether to call `_initialize` first.
+    initialize: bool,
+    /// Imports vasi does not provide, to stub (`--unknown-imports`).
+    stubs: Vec<(String, String)>,
+}
+
 /// Runs the guest; returns its exit code.
 pub(crate) fn run(args: &RunArgs) -> Result<i32, Failure> {
-    let from_stdin = args.wasm.as_os_str() == "-";
-    let wasm_name = if from_stdin {
-        "the module read from stdin".to_string()
-    } else {
-        args.wasm.display().to_string()
-    };
+    let (wasm_name, input) = crate::load::read(&args.wasm)?;
     // A bundle's configuration and mounts go below the command line's.
-    let (src, bundle) = crate::bundle::load(&args.wasm, from_stdin, &wasm_name).map_err(cannot)?;
-    let bytes: &[u8] = (*src).as_ref();
+    let bundle = match &input {
+        crate::load::Input::Wasm(src) => crate::bundle::detect(src, &wasm_name).map_err(cannot)?,
+        crate::load::Input::Compiled(_) => None,
+    };
     let merged = bundle.map(|b| crate::bundle::merge(b, args));
     let args = merged.as_ref().unwrap_or(args);
-    if bytes.len() >= 8 && bytes[..4] == *b"\0asm" && bytes[4..8] != [1, 0, 0, 0] {
-        return Err(cannot(format!(
-            "{wasm_name} is a WebAssembly component, not a core module: vasi runs WASI preview1 modules"
-        )));
-    }
     let ctx = build_ctx(args)?;
     let globals = Globals::new();
     for (name, value) in &args.globals {
@@ -78,17 +86,20 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32, Failure> {
             .map_err(|e| cannot(format!("--global {name}: {e}")))?;
     }
 
-    let mut config = Config::new();
-    config.epoch_interruption(args.timeout.is_some());
-    config.consume_fuel(args.fuel.is_some());
-    let engine = Engine::new(&config).map_err(|e| cannot(one_line(&e)))?;
-    let module = Module::new(&engine, bytes).map_err(|e| {
-        cannot(format!(
-            "{wasm_name} is not a valid wasm module: {}",
-            one_line(&e)
-        ))
+    let settings = crate::engine::Settings {
+        fuel: args.fuel.is_some(),
+        epoch: args.timeout.is_some(),
+        features: args.features.clone(),
+    };
+    let cache = if args.no_cache {
+        None
+    } else {
+        crate::cache::Cache::from_env().map_err(cannot)?
+    };
+    let (loaded, plan) = crate::load::load(&wasm_name, input, &settings, cache.as_ref(), |i| {
+        plan(i, args, &wasm_name)
     })?;
-    check_imports(&module, &wasm_name)?;
+    let (engine, module) = (loaded.engine, loaded.module);
     let mut linker: Linker<State> = Linker::new(&engine);
     vasi_wasmtime::add_to_linker_for(&mut linker, &module, |s: &mut State| &mut s.wasi)
         .map_err(|e| cannot(one_line(&e)))?;
@@ -114,6 +125,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32, Failure> {
     if args.timeout.is_some() {
         store.set_epoch_deadline(1);
     }
+    define_stubs(&mut linker, &mut store, &module, &plan.stubs, args.unknown)?;
     let instance =
         linker
             .instantiate(&mut store, &module)
@@ -121,13 +133,6 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32, Failure> {
                 Some(f) => f,
                 None => cannot(format!("cannot instantiate {wasm_name}: {}", one_line(&e))),
             })?;
-    let start = instance
-        .get_typed_func::<(), ()>(&mut store, "_start")
-        .map_err(|_| {
-            cannot(format!(
-                "{wasm_name} exports no `_start` function: it is not a WASI command"
-            ))
-        })?;
 
     // The timeout: a watchdog ends wasm code (epoch) and blocking hostcalls
     // (the interrupt handle), unless the guest finishes first.
@@ -140,64 +145,233 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32, Failure> {
             }
         });
     }
-    let result = start.call(&mut store, ());
+    let result = call_entry(&mut store, &instance, &plan, args);
     drop(finished);
-    vasi_wasmtime::exit_code(result).map_err(|e| match limit_hit(&e, args) {
+    result.map_err(|e| match limit_hit(&e, args) {
         Some(f) => f,
         None => Failure::Trap(trap_message(&e)),
     })
 }
 
-/// Refuses, before instantiation, imports vasi does not provide, naming them.
-fn check_imports(module: &Module, wasm_name: &str) -> Result<(), Failure> {
-    let mut exports_memory = false;
-    for e in module.exports() {
-        if e.name() == "memory" && matches!(e.ty(), wasmtime::ExternType::Memory(_)) {
-            exports_memory = true;
+/// Calls the entry point: `_start`, or `_initialize` and the `--invoke`d
+/// function. Its exit code: the guest's `proc_exit` code, else 0, else (with
+/// --invoke-exit-code) the function's i32 result.
+fn call_entry(
+    store: &mut Store<State>,
+    instance: &wasmtime::Instance,
+    plan: &Plan,
+    args: &RunArgs,
+) -> wasmtime::Result<i32> {
+    let func = |store: &mut Store<State>, name: &str| {
+        instance
+            .get_func(&mut *store, name)
+            .ok_or_else(|| wasmtime::Error::msg(format!("no function `{name}`")))
+    };
+    let Some((name, params)) = &plan.invoke else {
+        let start = func(store, "_start")?;
+        return vasi_wasmtime::exit_code(start.call(&mut *store, &[], &mut []));
+    };
+    if plan.initialize {
+        let init = func(store, "_initialize")?;
+        if let Err(e) = init.call(&mut *store, &[], &mut []) {
+            return vasi_wasmtime::exit_code(Err(e));
         }
     }
+    let f = func(store, name)?;
+    let mut results: Vec<wasmtime::Val> = f
+        .ty(&*store)
+        .results()
+        .map(|_| wasmtime::Val::I32(0))
+        .collect();
+    if let Err(e) = f.call(&mut *store, params, &mut results) {
+        return vasi_wasmtime::exit_code(Err(e));
+    }
+    if args.invoke_exit_code {
+        // Checked before compiling: exactly one i32 result.
+        return Ok(results.first().and_then(|v| v.i32()).unwrap_or(0));
+    }
+    let mut out = std::io::stdout().lock();
+    for v in &results {
+        use std::io::Write;
+        writeln!(out, "{}", crate::invoke::format(v))?;
+    }
+    Ok(0)
+}
+
+/// Decides, from the module's interface and before compiling, what runs
+/// and what is stubbed: refuses unknown imports (all named in one line,
+/// unless --unknown-imports says otherwise), a missing entry point and bad
+/// --invoke arguments.
+fn plan(i: &crate::interface::Interface, args: &RunArgs, wasm_name: &str) -> Result<Plan, Failure> {
+    use crate::args::UnknownImports;
+    use crate::interface::{Kind, Provided};
     let mut needs_memory = false;
-    for import in module.imports() {
-        let (m, name) = (import.module(), import.name());
-        let kind = match import.ty() {
-            wasmtime::ExternType::Func(_) => "a function",
-            wasmtime::ExternType::Memory(_) => "a memory",
-            wasmtime::ExternType::Table(_) => "a table",
-            wasmtime::ExternType::Global(_) => "a global",
-            _ => "an item",
-        };
-        match m {
-            vasi::p1::MODULE if vasi::p1::HOSTCALLS.contains(&name) => needs_memory = true,
-            vasi_globals::abi::MODULE if matches!(name, "get" | "generation") => {
-                needs_memory |= name == "get";
-            }
-            vasi_globals::abi::MODULE => {
-                return Err(cannot(format!(
-                    "{wasm_name} imports `{m}::{name}`, which is not a function of the globals module"
-                )))
-            }
-            vasi::p1::MODULE => {
-                return Err(cannot(format!(
-                    "{wasm_name} imports `{m}::{name}`, which is not a WASI preview1 function"
-                )))
-            }
-            "wasi_unstable" => {
-                return Err(cannot(format!(
-                    "{wasm_name} imports `{m}::{name}`: it is built for WASI preview0, vasi runs preview1 (`{}`)",
-                    vasi::p1::MODULE
-                )))
-            }
-            _ => {
-                return Err(cannot(format!(
-                    "{wasm_name} imports `{m}::{name}` ({kind}), which vasi does not provide"
-                )))
-            }
+    let mut missing: Vec<(&crate::interface::Import, String)> = Vec::new();
+    for import in &i.imports {
+        match crate::interface::provided(import) {
+            Provided::Wasi => needs_memory = true,
+            Provided::Globals(memory) => needs_memory |= memory,
+            Provided::Missing(why) => missing.push((import, why)),
         }
     }
+    let policy = args.unknown;
+    if !missing.is_empty() && policy == UnknownImports::Error {
+        let hint = "(--unknown-imports=trap or =default runs it anyway)";
+        let one = |(imp, why): &(&crate::interface::Import, String)| {
+            format!("`{}::{}` ({why})", imp.module, imp.name)
+        };
+        let msg = match &missing[..] {
+            [(imp, _)] if imp.module == "wasi_unstable" => format!(
+                "{wasm_name} imports `{}::{}`: it is built for WASI preview0, vasi runs preview1 (`{}`)",
+                imp.module,
+                imp.name,
+                vasi::p1::MODULE
+            ),
+            [(imp, why)] if imp.module == vasi::p1::MODULE || imp.module == vasi_globals::abi::MODULE => {
+                format!("{wasm_name} imports `{}::{}`, which is {why} {hint}", imp.module, imp.name)
+            }
+            [(imp, why)] => format!(
+                "{wasm_name} imports `{}::{}` ({why}), which vasi does not provide {hint}",
+                imp.module, imp.name
+            ),
+            many => {
+                let p0 = many.iter().any(|(imp, _)| imp.module == "wasi_unstable");
+                format!(
+                    "{wasm_name} imports {} items vasi does not provide: {}{} {hint}",
+                    many.len(),
+                    many.iter().map(one).collect::<Vec<_>>().join(", "),
+                    if p0 { "; it is built for WASI preview0, vasi runs preview1" } else { "" }
+                )
+            }
+        };
+        return Err(cannot(msg));
+    }
+    if policy == UnknownImports::Trap {
+        let data: Vec<String> = missing
+            .iter()
+            .filter(|(imp, _)| imp.kind != Kind::Func)
+            .map(|(imp, _)| format!("`{}::{}` ({})", imp.module, imp.name, imp.kind.article()))
+            .collect();
+        if !data.is_empty() {
+            return Err(cannot(format!(
+                "{wasm_name} imports {} vasi does not provide and --unknown-imports=trap cannot stub (only functions trap; --unknown-imports=default gives zeroed ones)",
+                data.join(", ")
+            )));
+        }
+    }
+    let exports_memory = i.export("memory").is_some_and(|e| e.kind == Kind::Memory);
     if needs_memory && !exports_memory {
         return Err(cannot(format!(
             "{wasm_name} exports no memory named `memory`, which WASI calls need"
         )));
+    }
+    let is_func = |name: &str| i.export(name).is_some_and(|e| e.kind == Kind::Func);
+    let invoke = match &args.invoke {
+        None => {
+            let start = i.export("_start").and_then(|e| e.signature.as_ref());
+            if start.is_some_and(|s| !s.params.is_empty() || !s.results.is_empty()) {
+                return Err(cannot(format!(
+                    "{wasm_name}'s `_start` takes or returns values: it is not a WASI command"
+                )));
+            }
+            if !is_func("_start") {
+                return Err(cannot(format!(
+                    "{wasm_name} exports no `_start` function: it is not a WASI command (call one of its exported functions with --invoke NAME: {})",
+                    i.exported_functions()
+                )));
+            }
+            None
+        }
+        Some(name) => {
+            let Some(sig) = i
+                .export(name)
+                .filter(|e| e.kind == Kind::Func)
+                .and_then(|e| e.signature.as_ref())
+            else {
+                return Err(cannot(format!(
+                    "--invoke {name}: {wasm_name} exports no function `{name}` (its exported functions: {})",
+                    i.exported_functions()
+                )));
+            };
+            let params =
+                crate::invoke::parse_args(name, sig, &args.args).map_err(Failure::Usage)?;
+            if args.invoke_exit_code && sig.results != [crate::interface::Ty::I32] {
+                return Err(Failure::Usage(format!(
+                    "--invoke-exit-code: `{name}` must return exactly one i32, it returns ({})",
+                    sig.results
+                        .iter()
+                        .map(|t| t.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            Some((name.clone(), params))
+        }
+    };
+    let initialize = args.invoke.is_some()
+        && args.invoke.as_deref() != Some("_initialize")
+        && i.export("_initialize")
+            .and_then(|e| e.signature.as_ref())
+            .is_some_and(|s| s.params.is_empty() && s.results.is_empty());
+    let stubs = missing
+        .iter()
+        .map(|(imp, _)| (imp.module.clone(), imp.name.clone()))
+        .collect();
+    Ok(Plan {
+        invoke,
+        initialize,
+        stubs,
+    })
+}
+
+/// The trap of a stub linked by `--unknown-imports=trap`: the import called.
+#[derive(Debug, Clone)]
+struct StubCalled(String);
+
+impl fmt::Display for StubCalled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the guest called `{}`, an import vasi does not provide (--unknown-imports=trap)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for StubCalled {}
+
+/// Links a stub for each of `stubs`: one that traps naming the import, or
+/// (`default`) a function returning zeros, a zeroed global, an empty table
+/// or memory of the minimum size.
+fn define_stubs(
+    linker: &mut Linker<State>,
+    store: &mut Store<State>,
+    module: &Module,
+    stubs: &[(String, String)],
+    policy: crate::args::UnknownImports,
+) -> Result<(), Failure> {
+    if stubs.is_empty() {
+        return Ok(());
+    }
+    for import in module.imports() {
+        let (m, n) = (import.module(), import.name());
+        if !stubs.iter().any(|(sm, sn)| sm == m && sn == n) {
+            continue;
+        }
+        let stubbed = match (policy, import.ty()) {
+            (crate::args::UnknownImports::Trap, wasmtime::ExternType::Func(ty)) => {
+                let called = StubCalled(format!("{m}::{n}"));
+                linker
+                    .func_new(m, n, ty, move |_, _, _| {
+                        Err(wasmtime::Error::new(called.clone()))
+                    })
+                    .map(|_| ())
+            }
+            (_, ty) => ty
+                .default_value(&mut *store)
+                .and_then(|ext| linker.define(&*store, m, n, ext).map(|_| ())),
+        };
+        stubbed.map_err(|e| cannot(format!("cannot stub `{m}::{n}`: {}", one_line(&e))))?;
     }
     Ok(())
 }
@@ -365,7 +539,7 @@ fn build_ctx(args: &RunArgs) -> Result<WasiCtx, Failure> {
 }
 
 /// An error and its causes on one line.
-fn one_line(e: &wasmtime::Error) -> String {
+pub(crate) fn one_line(e: &wasmtime::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     for cause in e.chain() {
         let s = cause.to_string();
@@ -383,6 +557,9 @@ fn trap_message(e: &wasmtime::Error) -> String {
         return t.to_string();
     }
     if let Some(t) = e.downcast_ref::<wasmtime::Trap>() {
+        return t.to_string();
+    }
+    if let Some(t) = e.chain().find_map(|c| c.downcast_ref::<StubCalled>()) {
         return t.to_string();
     }
     one_line(e)

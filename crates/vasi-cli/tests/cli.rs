@@ -4,8 +4,19 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use test_programs_artifacts as programs;
 
+/// The `vasi` command, with a compile cache of the test build's own (never
+/// the user's).
+fn vasi_command() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_vasi"));
+    c.env(
+        "VASI_CACHE_DIR",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("vasi-cli-test-cache"),
+    );
+    c
+}
+
 fn vasi(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vasi"))
+    vasi_command()
         .args(args)
         .stdin(Stdio::null())
         .output()
@@ -75,7 +86,7 @@ fn args_env_and_argv0() {
 
 #[test]
 fn inherit_env_and_env_from_host() {
-    let o = Command::new(env!("CARGO_BIN_EXE_vasi"))
+    let o = vasi_command()
         .args(["run", "--inherit-env", programs::P1_PRINT])
         .env_clear()
         .env("VASI_TEST_VAR", "inherited")
@@ -88,7 +99,7 @@ fn inherit_env_and_env_from_host() {
         stdout(&o)
     );
 
-    let o = Command::new(env!("CARGO_BIN_EXE_vasi"))
+    let o = vasi_command()
         .args(["run", "--env", "VASI_TEST_VAR", programs::P1_PRINT])
         .env("VASI_TEST_VAR", "taken")
         .env("OTHER_VAR", "not passed")
@@ -293,7 +304,7 @@ fn a_guest_server_serves_concurrent_clients() {
         .unwrap()
         .port();
     let addr = format!("127.0.0.1:{port}");
-    let server = Command::new(env!("CARGO_BIN_EXE_vasi"))
+    let server = vasi_command()
         .args(["run", "--listen", &addr, programs::P1_ECHO_SERVER, "4"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -432,7 +443,7 @@ fn version_and_help() {
 fn vasi_with_stdin(args: &[&str], stdin: Option<&[u8]>) -> (Output, std::time::Duration) {
     use std::io::Write;
     let started = std::time::Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vasi"))
+    let mut child = vasi_command()
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
