@@ -121,8 +121,8 @@ impl DenseConfig {
 
     /// The most bytes a guest's linear memory may hold (default 64 MiB): a
     /// `memory.grow` beyond it fails (returns -1, as the guest's allocator
-    /// expects), and a module whose memory starts bigger cannot be
-    /// instantiated. A module may have one memory and one table.
+    /// expects), and a module whose memory starts bigger is rejected by
+    /// [`DenseHost::compile`]. A module may have one memory and one table.
     pub fn max_memory_size(mut self, bytes: usize) -> Self {
         self.max_memory_size = bytes;
         self
@@ -330,8 +330,10 @@ impl DenseHost {
     /// links it with vasi, once for all its instances.
     ///
     /// # Errors
-    /// The module is invalid, does not fit the pool's limits, or imports
-    /// something other than `wasi_snapshot_preview1`.
+    /// The module is invalid, does not fit the pool's limits (a memory
+    /// that starts above [`DenseConfig::max_memory_size`], more than one
+    /// memory or table), or imports something other than
+    /// `wasi_snapshot_preview1`.
     pub fn compile(&self, wasm: &[u8]) -> wasmtime::Result<DenseModule> {
         self.module(&Module::new(&self.engine, wasm)?)
     }
@@ -401,8 +403,8 @@ impl<T: 'static> DenseModule<T> {
     ///
     /// # Errors
     /// [`PoolFull`] when [`DenseConfig::max_instances`] instances are alive;
-    /// wasmtime's error if instantiation fails (a memory bigger than
-    /// [`DenseConfig::max_memory_size`], a trap in the start function).
+    /// wasmtime's error if instantiation fails (a trap in the start
+    /// function).
     pub fn instantiate(&self, data: T) -> wasmtime::Result<DenseInstance<T>> {
         let slot = SlotGuard::take(&self.slots).map_err(wasmtime::Error::new)?;
         let mut store = Store::new(self.pre.module().engine(), data);
