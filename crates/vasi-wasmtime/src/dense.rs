@@ -492,8 +492,11 @@ pub struct Template {
     mounts: Vec<Mount>,
     scratch: MemFsOptions,
     max_open_files: u32,
-    configure: Option<Arc<dyn Fn(&mut WasiCtxBuilder) + Send + Sync>>,
+    configure: Vec<Configure>,
 }
+
+/// A [`Template::configure`] step.
+type Configure = Arc<dyn Fn(&mut WasiCtxBuilder) + Send + Sync>;
 
 impl fmt::Debug for Template {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -533,7 +536,7 @@ impl Template {
                 clock: None,
             },
             max_open_files: Self::DEFAULT_MAX_OPEN_FILES,
-            configure: None,
+            configure: Vec::new(),
         }
     }
 
@@ -598,12 +601,13 @@ impl Template {
     }
 
     /// Runs `f` on every instance's builder after the template's own
-    /// settings (for clocks, randomness, hooks, deterministic mode...).
+    /// settings (for clocks, randomness, hooks, deterministic mode...); steps
+    /// run in the order added.
     pub fn configure(
         &mut self,
         f: impl Fn(&mut WasiCtxBuilder) + Send + Sync + 'static,
     ) -> &mut Self {
-        self.configure = Some(Arc::new(f));
+        self.configure.push(Arc::new(f));
         self
     }
 
@@ -634,7 +638,7 @@ impl Template {
                 ),
             };
         }
-        if let Some(f) = &self.configure {
+        for f in &self.configure {
             f(&mut b);
         }
         b

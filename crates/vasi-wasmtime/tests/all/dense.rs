@@ -129,6 +129,7 @@ fn instances_see_only_their_own_writes_and_the_image_stays() {
     // `tmp/mine` does not exist in this instance's world: ENOENT (44).
     let r = readback.call(fresh.store(), ());
     assert_eq!(vasi_wasmtime::exit_code(r).unwrap(), 100 + 44);
+    assert_eq!(out.to_string_lossy(), "");
 }
 
 #[test]
