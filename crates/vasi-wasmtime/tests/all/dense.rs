@@ -260,3 +260,40 @@ fn the_default_config_reserves_what_it_says() {
     assert_eq!(c.reserved_address_space(), 2 * ((8 << 20) + (128 << 10)));
     DenseHost::new(&c).unwrap();
 }
+
+#[test]
+fn one_module_serves_many_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<DenseHost>();
+    send_sync::<vasi_wasmtime::dense::DenseModule>();
+    send_sync::<Template>();
+    send::<DenseInstance>();
+
+    let host = small_host(8);
+    let module = host.compile(GUEST.as_bytes()).unwrap();
+    let mut template = Template::new();
+    template.image(image().root(), "/");
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let (module, template) = (&module, &template);
+            s.spawn(move || {
+                for i in 0..25 {
+                    let out = CaptureBuffer::new();
+                    let mut b = template.builder();
+                    b.stdin(Cursor::new(format!("{t}/{i}").into_bytes()))
+                        .stdout(out.clone());
+                    let mut g = module.instantiate(b.build().unwrap()).unwrap();
+                    assert_eq!(g.run().unwrap(), 0);
+                    let f = g
+                        .instance()
+                        .get_typed_func::<(), ()>(g.store(), "readback")
+                        .unwrap();
+                    assert_eq!(vasi_wasmtime::exit_code(f.call(g.store(), ())).unwrap(), 0);
+                    assert_eq!(out.to_string_lossy(), format!("{t}/{i}{t}/{i}"));
+                }
+            });
+        }
+    });
+    assert_eq!(host.live_instances(), 0);
+}
