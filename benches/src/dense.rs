@@ -46,7 +46,8 @@ use wasmtime_wasi::p2::pipe::SinkOutputStream;
 
 /// The pool size of both hosts.
 const POOL: u32 = 10_000;
-/// The image: this many 1 MiB files, and the small one the guest reads.
+/// The image: this many 1 MiB files by default (`--image-mib`), and the
+/// small one the guest reads.
 const IMAGE_MIB: usize = 50;
 const SMALL_FILE: &str = "config.txt";
 
@@ -56,6 +57,7 @@ usage: dense-harness [--quick] [--live N,N,...] [--guest hello|filerw]...
   --quick    live counts 1 and 100, at least 200 instances per cell
   --live     the live counts (default 1,100,10000)
   --guest    only this guest (repeatable; default both)
+  --image-mib N  the image's size in MiB besides its small file (default 50)
 ";
 
 fn main() -> Result<()> {
@@ -66,6 +68,7 @@ fn main() -> Result<()> {
     let mut quick = false;
     let mut lives: Vec<usize> = vec![1, 100, 10_000];
     let mut guests: Vec<String> = Vec::new();
+    let mut image_mib = IMAGE_MIB;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -82,6 +85,7 @@ fn main() -> Result<()> {
                     .collect::<Result<_, _>>()?;
             }
             "--guest" => guests.push(it.next().context("--guest NAME")?.clone()),
+            "--image-mib" => image_mib = it.next().context("--image-mib N")?.parse()?,
             "-h" | "--help" => {
                 print!("{USAGE}");
                 return Ok(());
@@ -95,7 +99,7 @@ fn main() -> Result<()> {
     let min_total = if quick { 200 } else { 2_000 };
 
     let image = tempfile::Builder::new().prefix("vasi-dense-").tempdir()?;
-    make_image(image.path())?;
+    make_image(image.path(), image_mib)?;
     let load_before = loadavg();
     let mut out = String::new();
     writeln!(
@@ -159,7 +163,7 @@ fn main() -> Result<()> {
     }
     println!("{}", machine());
     println!(
-        "Load average before: {load_before}; after: {} (other builds were running).\n",
+        "Image: {image_mib} MiB. Load average (1, 5, 15 min) before: {load_before}; after: {}.\n",
         loadavg()
     );
     print!("{out}");
@@ -231,13 +235,13 @@ fn spawn(host: &str, guest: &str, live: usize, total: usize, image: &Path) -> Re
     })
 }
 
-/// `IMAGE_MIB` files of 1 MiB and the 4 KiB [`SMALL_FILE`].
-fn make_image(dir: &Path) -> Result<()> {
-    let mib: Vec<u8> = (0..1usize << 20).map(|i| (i % 251) as u8).collect();
-    for i in 0..IMAGE_MIB {
-        std::fs::write(dir.join(format!("blob-{i:02}.bin")), &mib)?;
+/// `mib` files of 1 MiB and the 4 KiB [`SMALL_FILE`].
+fn make_image(dir: &Path, mib: usize) -> Result<()> {
+    let blob: Vec<u8> = (0..1usize << 20).map(|i| (i % 251) as u8).collect();
+    for i in 0..mib {
+        std::fs::write(dir.join(format!("blob-{i:02}.bin")), &blob)?;
     }
-    std::fs::write(dir.join(SMALL_FILE), &mib[..4096])?;
+    std::fs::write(dir.join(SMALL_FILE), &blob[..4096])?;
     Ok(())
 }
 
