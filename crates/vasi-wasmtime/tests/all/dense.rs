@@ -297,3 +297,55 @@ fn one_module_serves_many_threads() {
     });
     assert_eq!(host.live_instances(), 0);
 }
+
+#[test]
+fn a_tar_image_is_shared_the_same_way() {
+    let mut tar = tar::Builder::new(Vec::new());
+    let seed = b"from the tarball";
+    let mut header = tar::Header::new_gnu();
+    header.set_size(seed.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    tar.append_data(&mut header, "tmp/seed", &seed[..]).unwrap();
+    let bytes = tar.into_inner().unwrap();
+    let image = vasi::vfs::TarFs::from_reader(&bytes[..]).unwrap();
+
+    let host = small_host(4);
+    let module = host.compile(GUEST.as_bytes()).unwrap();
+    let mut template = Template::new();
+    template.image(image.root(), "/");
+    let mut live = Vec::new();
+    for i in 0..4 {
+        let out = CaptureBuffer::new();
+        let mut b = template.builder();
+        b.stdin(Cursor::new(format!("tar {i}").into_bytes()))
+            .stdout(out.clone());
+        let mut g = module.instantiate(b.build().unwrap()).unwrap();
+        // The read-only tarball's file is copied up into the instance's layer.
+        assert_eq!(g.run().unwrap(), 0);
+        live.push((g, out, format!("tar {i}")));
+    }
+    for (g, out, request) in &mut live {
+        let f = g
+            .instance()
+            .get_typed_func::<(), ()>(g.store(), "readback")
+            .unwrap();
+        assert_eq!(vasi_wasmtime::exit_code(f.call(g.store(), ())).unwrap(), 0);
+        assert_eq!(out.to_string_lossy(), format!("{request}{request}"));
+    }
+    // And the tarball still holds what it held.
+    use vasi::vfs::{Node, OpenOptions};
+    let Ok(Node::Dir(tmp)) = image.root().open("tmp", &OpenOptions::lookup_dir()) else {
+        panic!("no tmp/ in the tarball");
+    };
+    let read = OpenOptions {
+        read: true,
+        ..OpenOptions::default()
+    };
+    let Ok(Node::File(f)) = tmp.open("seed", &read) else {
+        panic!("tmp/seed is not a file");
+    };
+    let mut buf = [0u8; 64];
+    let n = f.read_at(&mut buf, 0).unwrap();
+    assert_eq!(&buf[..n], seed);
+}
