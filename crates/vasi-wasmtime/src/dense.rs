@@ -353,6 +353,31 @@ impl DenseHost {
     /// store data `T` (vasi added with [`add_to_linker_for`](crate::add_to_linker_for),
     /// plus any host functions of the embedder's).
     ///
+    /// ```
+    /// use vasi::WasiCtx;
+    /// use vasi_wasmtime::dense::{DenseConfig, DenseHost, Template};
+    /// use wasmtime::{Caller, Linker, Module};
+    ///
+    /// struct Tenant {
+    ///     wasi: WasiCtx,
+    ///     calls: u32,
+    /// }
+    /// let host = DenseHost::new(&DenseConfig::default().max_instances(10))?;
+    /// let module = Module::new(host.engine(), r#"(module
+    ///     (import "app" "tick" (func $tick))
+    ///     (memory (export "memory") 1)
+    ///     (func (export "_start") (call $tick) (call $tick)))"#)?;
+    /// let mut linker = Linker::new(host.engine());
+    /// vasi_wasmtime::add_to_linker_for(&mut linker, &module, |t: &mut Tenant| &mut t.wasi)?;
+    /// linker.func_wrap("app", "tick", |mut c: Caller<'_, Tenant>| c.data_mut().calls += 1)?;
+    /// let module = host.module_with(&linker, &module)?;
+    /// let template = Template::new();
+    /// let mut guest = module.instantiate(Tenant { wasi: template.build()?, calls: 0 })?;
+    /// assert_eq!(guest.run()?, 0);
+    /// assert_eq!(guest.store().data().calls, 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     /// An import of `module` is not in `linker`.
     pub fn module_with<T: 'static>(
