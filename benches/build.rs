@@ -1,5 +1,6 @@
 //! Builds the guest benchmarks in `guest/` for wasm32-wasip1 and passes the
-//! paths of the two modules to the harness as `BENCH_WASM` and `HELLO_WASM`.
+//! paths of the modules to the harnesses as `BENCH_WASM`, `HELLO_WASM` and
+//! `FILERW_WASM`.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -38,7 +39,11 @@ fn main() {
     );
 
     let wasm_dir = target_dir.join("wasm32-wasip1/release");
-    for (var, name) in [("BENCH_WASM", "bench"), ("HELLO_WASM", "hello")] {
+    for (var, name) in [
+        ("BENCH_WASM", "bench"),
+        ("HELLO_WASM", "hello"),
+        ("FILERW_WASM", "filerw"),
+    ] {
         let path = wasm_dir.join(format!("{name}.wasm"));
         assert!(path.exists(), "{} was not built", path.display());
         println!("cargo:rustc-env={var}={}", path.display());

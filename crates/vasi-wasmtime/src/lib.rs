@@ -34,7 +34,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! For many guests in one process (an instance per request, thousands of
+//! tenants), [`dense`] sets up wasmtime's pooling allocator, compiles and
+//! links each module once, and gives every instance a private copy-on-write
+//! view of one shared filesystem image.
+//!
 //! [vasi]: https://docs.rs/vasi
+
+pub mod dense;
 
 use std::fmt;
 use vasi::{GuestMemory, WasiCtx};

@@ -89,3 +89,18 @@ fn capture_example_runs() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn dense_example_serves_requests() {
+    let out = run_example("dense", &["200"]);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with("last response: hello, request 199\n200 requests in "),
+        "{stdout}"
+    );
+}
