@@ -87,6 +87,19 @@ pub(crate) fn binary(name: &str, src: Source) -> Result<Source, Failure> {
     }
 }
 
+/// What identifies the compiled code of `wasm` for `engine` and
+/// `settings`: the cache's key, and the trailer of a `.cwasm`.
+fn header(engine: &Engine, settings: &Settings, wasm: &[u8]) -> Header {
+    let describe = settings.describe();
+    Header {
+        vasi: env!("CARGO_PKG_VERSION").to_string(),
+        wasmtime: cache::WASMTIME_VERSION.to_string(),
+        engine: cache::engine_fingerprint(engine, &describe),
+        settings: describe,
+        module: cache::hash(wasm),
+    }
+}
+
 /// A module ready to instantiate.
 pub(crate) struct Loaded {
     pub(crate) engine: Engine,
@@ -113,14 +126,7 @@ pub(crate) fn load<T>(
         .map_err(|e| cannot(format!("{name} is not a valid wasm module: {e}")))?;
     let answer = check(&interface)?;
     let engine = settings.engine().map_err(cannot)?;
-    let describe = settings.describe();
-    let header = Header {
-        vasi: env!("CARGO_PKG_VERSION").to_string(),
-        wasmtime: cache::WASMTIME_VERSION.to_string(),
-        engine: cache::engine_fingerprint(&engine, &describe),
-        settings: describe,
-        module: cache::hash(wasm),
-    };
+    let header = header(&engine, settings, wasm);
     if let Some(module) = cache.and_then(|c| c.get(&engine, &header)) {
         return Ok((Loaded { engine, module }, answer));
     }
@@ -248,14 +254,7 @@ pub(crate) fn compile(args: &crate::args::CompileArgs) -> Result<(), Failure> {
             crate::run::one_line(&e)
         ))
     })?;
-    let describe = settings.describe();
-    let header = Header {
-        vasi: env!("CARGO_PKG_VERSION").to_string(),
-        wasmtime: cache::WASMTIME_VERSION.to_string(),
-        engine: cache::engine_fingerprint(&engine, &describe),
-        settings: describe,
-        module: cache::hash(wasm),
-    };
+    let header = header(&engine, &settings, wasm);
     let out = args
         .output
         .clone()

@@ -1,24 +1,11 @@
 //! `vasi pack`, `vasi inspect` and `vasi run` on bundles, as subprocesses.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use test_programs_artifacts as programs;
 
-fn vasi<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vasi"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run vasi")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+mod common;
+use common::{stderr, stdout, vasi};
 
 #[track_caller]
 fn ok(o: Output) -> Output {

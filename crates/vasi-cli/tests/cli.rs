@@ -4,32 +4,8 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use test_programs_artifacts as programs;
 
-/// The `vasi` command, with a compile cache of the test build's own (never
-/// the user's).
-fn vasi_command() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_vasi"));
-    c.env(
-        "VASI_CACHE_DIR",
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join("vasi-cli-test-cache"),
-    );
-    c
-}
-
-fn vasi(args: &[&str]) -> Output {
-    vasi_command()
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run vasi")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+mod common;
+use common::{stderr, stdout, vasi, vasi_command};
 
 /// Asserts that vasi failed with `code` and one error line containing `what`.
 #[track_caller]
@@ -833,7 +809,7 @@ fn vasi_unread_stdout(args: &[&str]) -> (Option<i32>, String, std::time::Duratio
     use std::io::Read;
     use std::time::{Duration, Instant};
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vasi"))
+    let mut child = vasi_command()
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

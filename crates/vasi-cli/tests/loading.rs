@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use test_programs_artifacts as programs;
 
+mod common;
+use common::{stderr, stdout};
+
 /// `vasi ARGS` with the cache in `cache` (and hits and misses logged).
 fn vasi_in(cache: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_vasi"))
@@ -17,14 +20,6 @@ fn vasi_in(cache: &Path, args: &[&str]) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("run vasi")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// The lines of stderr that are not the cache's log.
