@@ -219,11 +219,7 @@ pub fn fd_write(
 #[inline]
 fn sync_after_write(f: &OpenFile, n: usize) -> Result<(), Error> {
     if n > 0 && f.flags & (fdflags::SYNC | fdflags::DSYNC) != 0 {
-        if f.flags & fdflags::SYNC != 0 {
-            f.file.sync()?;
-        } else {
-            f.file.datasync()?;
-        }
+        flush_to_storage(f)?;
     }
     Ok(())
 }
@@ -234,11 +230,17 @@ fn sync_after_write(f: &OpenFile, n: usize) -> Result<(), Error> {
 #[inline]
 fn sync_before_read(f: &OpenFile) -> Result<(), Error> {
     if f.flags & fdflags::RSYNC != 0 {
-        if f.flags & fdflags::SYNC != 0 {
-            f.file.sync()?;
-        } else {
-            f.file.datasync()?;
-        }
+        flush_to_storage(f)?;
+    }
+    Ok(())
+}
+
+/// Data and metadata with `sync`, data alone otherwise (`dsync`, `rsync`).
+fn flush_to_storage(f: &OpenFile) -> Result<(), Error> {
+    if f.flags & fdflags::SYNC != 0 {
+        f.file.sync()?;
+    } else {
+        f.file.datasync()?;
     }
     Ok(())
 }
