@@ -25,7 +25,7 @@ pub struct WasiCtx {
     pub(crate) args: StringList,
     pub(crate) env: StringList,
     pub(crate) table: Table,
-    pub(crate) clocks: Box<dyn Clocks>,
+    pub(crate) clocks: Arc<dyn Clocks>,
     pub(crate) random: Box<dyn Random>,
     pub(crate) on_raise: Option<RaiseHandler>,
     pub(crate) hooks: Vec<Box<dyn Hook>>,
@@ -34,6 +34,11 @@ pub struct WasiCtx {
     /// Set by [`WasiCtxBuilder::single_instance`]: bindings may cache.
     single_instance: bool,
     binding_cache: Option<Box<dyn std::any::Any + Send>>,
+    /// The guest thread whose hostcall runs now, when the context is shared
+    /// by threads ([`crate::shared::SharedCtx`]).
+    pub(crate) thread: Option<u32>,
+    /// How hostcalls wait: here, or (shared) after the lock is dropped.
+    pub(crate) waits: crate::shared::Waits,
 }
 
 /// What the embedder does when a guest calls `proc_raise` (see
@@ -79,6 +84,14 @@ impl WasiCtx {
         if self.single_instance {
             self.binding_cache = Some(Box::new(value));
         }
+    }
+
+    /// The id of the guest thread whose hostcall is running, when the context
+    /// is shared by the threads of a wasi-threads guest
+    /// ([`SharedCtx`](crate::shared::SharedCtx)); `None` otherwise. Hooks use it
+    /// to tell the threads apart (the trace does).
+    pub fn thread(&self) -> Option<u32> {
+        self.thread
     }
 
     /// The guest path of `fd` if it is a preopened directory.
@@ -598,7 +611,7 @@ impl WasiCtxBuilder {
             args,
             env,
             table,
-            clocks: b.clocks,
+            clocks: Arc::from(b.clocks),
             random: b.random.unwrap_or_else(default_random),
             on_raise: b.on_raise,
             hooks: b.hooks,
@@ -606,6 +619,8 @@ impl WasiCtxBuilder {
             stop_at_fd_limit: b.stop_at_fd_limit,
             single_instance: b.single_instance,
             binding_cache: None,
+            thread: None,
+            waits: Default::default(),
         })
     }
 }

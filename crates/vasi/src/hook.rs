@@ -173,15 +173,21 @@ pub(crate) fn run(
             break;
         }
     }
-    let start = std::time::Instant::now();
+    // A call run again after a wait (shared contexts) lasts from its first
+    // start.
+    let start = ctx.waits.resumed().unwrap_or_else(std::time::Instant::now);
     let outcome = match verdict {
         Verdict::Run => f(ctx, mem),
         Verdict::Return(r) => r.map_err(Error::Errno),
         Verdict::Stop(message) => Err(Error::Stopped(Stopped::new(StopReason::Hook, message))),
     };
     let elapsed = start.elapsed();
-    for h in &mut hooks {
-        h.after(ctx, &call, mem, &outcome, elapsed);
+    // A call that handed back a wait has no outcome yet: the hooks see it
+    // once, when it is run again and completes.
+    if !ctx.waits.is_deferred() {
+        for h in &mut hooks {
+            h.after(ctx, &call, mem, &outcome, elapsed);
+        }
     }
     ctx.hooks = hooks;
     outcome

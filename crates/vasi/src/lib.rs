@@ -46,6 +46,7 @@ mod interrupt;
 mod memory;
 pub mod p1;
 pub mod random;
+pub mod shared;
 mod stdio;
 mod table;
 pub mod trace;

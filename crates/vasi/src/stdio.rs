@@ -259,6 +259,23 @@ pub(crate) struct InputStream {
     pump: Option<Arc<Pump>>,
 }
 
+/// Waits for a stream's input without the stream itself (a shared
+/// context's waits run with its lock dropped).
+pub(crate) struct InputWaiter(Arc<Pump>);
+
+impl InputWaiter {
+    /// Whether input is there (or the stream ended) within `timeout`.
+    pub(crate) fn ready(&self, timeout: std::time::Duration) -> bool {
+        let st = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
+        let (st, _) = self
+            .0
+            .changed
+            .wait_timeout_while(st, timeout, |st| st.buf.is_empty() && st.done.is_none())
+            .unwrap_or_else(|e| e.into_inner());
+        !st.buf.is_empty() || st.done.is_some()
+    }
+}
+
 /// What the read-ahead thread shares with the guest.
 struct Pump {
     state: Mutex<PumpState>,
@@ -322,13 +339,28 @@ impl InputStream {
     }
 
     /// Reads like `Read::read`: blocks until at least one byte or the end
-    /// (`EAGAIN` instead of blocking when nonblocking).
+    /// (`EAGAIN` instead of blocking when nonblocking). In a shared context
+    /// the wait is handed back ([`Waits::defer`](crate::shared::Waits::defer)).
     pub(crate) fn read(
         &mut self,
         dst: &mut [u8],
         interrupt: &crate::InterruptHandle,
+        waits: &mut crate::shared::Waits,
     ) -> Result<usize, crate::Error> {
         let to_error = |e: io::Error| crate::Error::Errno(e.into());
+        if waits.shared && !self.nonblock && !self.is_empty() {
+            let pump = self.start_pump();
+            let st = pump.state.lock().unwrap_or_else(|e| e.into_inner());
+            if st.buf.is_empty() && st.done.is_none() {
+                drop(st);
+                return Err(waits.defer(crate::shared::Wait::Ready {
+                    inputs: vec![InputWaiter(pump)],
+                    #[cfg(all(feature = "host", unix))]
+                    fds: Vec::new(),
+                    timeout: None,
+                }));
+            }
+        }
         if self.nonblock && !self.is_empty() {
             let pump = self.start_pump();
             let st = pump.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -398,6 +430,12 @@ impl InputStream {
         } else {
             Readiness::Pending
         }
+    }
+
+    /// A handle to wait for this stream's input with (it starts reading
+    /// ahead); `None` for no stdin.
+    pub(crate) fn waiter(&mut self) -> Option<InputWaiter> {
+        (!self.is_empty()).then(|| InputWaiter(self.start_pump()))
     }
 
     fn start_pump(&mut self) -> Arc<Pump> {

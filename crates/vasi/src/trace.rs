@@ -8,6 +8,10 @@
 //! fd_read(fd=9, iovs=[1 buffer, 64 bytes]) = EBADF <0.000000>
 //! ```
 //!
+//! In a guest with threads (wasi-threads), each line starts with the id of
+//! the thread that made the call: `[thread 2] fd_write(...)` (the main
+//! thread is 0).
+//!
 //! Descriptors are shown with what they stand for (stdio, a preopen, the path
 //! a `path_open` gave them), flags by name, strings and the first bytes of
 //! buffers escaped, errnos by name. `<…>` is the call's duration in seconds.
@@ -181,6 +185,10 @@ impl Hook for Tracer {
     fn before(&mut self, ctx: &WasiCtx, call: &Call<'_>, mem: &mut GuestMemory<'_>) -> Verdict {
         let mut line = std::mem::take(&mut self.line);
         line.clear();
+        if let Some(thread) = ctx.thread() {
+            // A threaded guest: which thread made the call.
+            let _ = write!(line, "[thread {thread}] ");
+        }
         line.push_str(call.name());
         line.push('(');
         let mut first = true;

@@ -76,7 +76,7 @@ pub fn fd_read(
                 if len == 0 {
                     continue;
                 }
-                n = r.read(mem.slice_mut(buf, len)?, &ctx.interrupt)?;
+                n = r.read(mem.slice_mut(buf, len)?, &ctx.interrupt, &mut ctx.waits)?;
                 break;
             }
             n
@@ -86,7 +86,7 @@ pub fn fd_read(
             for i in 0..iovs.count() {
                 let (buf, len) = mem.iovec(iovs, i);
                 if len > 0 {
-                    super::sock::wait_ready(stream, *flags, false, &ctx.interrupt)?;
+                    super::sock::wait_ready(stream, *flags, false, &ctx.interrupt, &mut ctx.waits)?;
                     n = retry_io(|| stream.read(mem.slice_mut(buf, len)?).map_err(stream_io))?;
                     break;
                 }
@@ -205,7 +205,7 @@ pub fn fd_write(
         }
         Descriptor::Writer(w, _) => w.write_iovecs(mem, iovs, &ctx.interrupt)?,
         Descriptor::Socket(stream, flags) => {
-            super::sock::send(stream, *flags, mem, iovs, &ctx.interrupt)?
+            super::sock::send(stream, *flags, mem, iovs, &ctx.interrupt, &mut ctx.waits)?
         }
         Descriptor::Reader(..) | Descriptor::Dir(_) | Descriptor::Listener(..) => {
             return Err(Error::badf())

@@ -102,7 +102,10 @@ pub fn poll_oneoff(
         }
     }
 
-    let started = Instant::now();
+    // A call run again after its wait (shared contexts) counts from its
+    // first start.
+    let started = ctx.waits.resumed().unwrap_or_else(Instant::now);
+    let shared = ctx.waits.shared;
     let waitable = !sockets.is_empty() || !inputs.is_empty();
     if waitable {
         // Wait for stdin or a socket, up to the earliest clock (not at all if
@@ -119,7 +122,8 @@ pub fn poll_oneoff(
             let remaining = earliest.map(|e| {
                 e.saturating_sub(u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX))
             });
-            let now_only = written > 0 || remaining == Some(0);
+            // Shared: only look (the wait is handed back, below).
+            let now_only = written > 0 || remaining == Some(0) || shared;
             let slice = |limit: u64| -> u64 {
                 if now_only {
                     0
@@ -167,11 +171,27 @@ pub fn poll_oneoff(
                 break;
             }
         }
+        let due = earliest.is_some_and(|e| {
+            u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX) >= e
+        });
+        if shared && written == 0 && !due {
+            let remaining = earliest.map(|e| {
+                Duration::from_nanos(e)
+                    .saturating_sub(started.elapsed())
+            });
+            let wait = ready_wait(ctx, &inputs, &sockets, remaining)?;
+            return Err(ctx.waits.defer(wait));
+        }
     }
     if written == 0 {
         let wait = earliest.unwrap_or(0);
         if !waitable && wait > 0 {
-            ctx.clocks.sleep(Duration::from_nanos(wait), &ctx.interrupt);
+            if !shared {
+                ctx.clocks.sleep(Duration::from_nanos(wait), &ctx.interrupt);
+            } else if ctx.waits.resumed().is_none() {
+                let sleep = crate::shared::Wait::Sleep(ctx.clocks.clone(), Duration::from_nanos(wait));
+                return Err(ctx.waits.defer(sleep));
+            }
             ctx.interrupt.check()?;
         }
         let waited = if waitable {
@@ -239,6 +259,50 @@ fn fd_ready(ctx: &mut WasiCtx, fd: u32, kind: u8) -> Result<u64, Errno> {
         (Descriptor::Listener(..) | Descriptor::Socket(..), _) => Ok(0),
         (Descriptor::Dir(_), _) => Err(Errno::Badf),
     }
+}
+
+/// What a shared context waits for, without its lock, when nothing of a
+/// poll is ready: the stdin-like `inputs`, the `sockets` (copies of their
+/// descriptors), up to `timeout`.
+fn ready_wait(
+    ctx: &mut WasiCtx,
+    inputs: &[(u64, u32)],
+    sockets: &[(u64, u8, u32)],
+    timeout: Option<Duration>,
+) -> Result<crate::shared::Wait, Error> {
+    let mut waiters = Vec::new();
+    for &(_, fd) in inputs {
+        if let Ok(Descriptor::Reader(r, _)) = ctx.table.get(fd) {
+            waiters.extend(r.waiter());
+        }
+    }
+    #[cfg(all(feature = "host", unix))]
+    let fds = {
+        use rustix::event::PollFlags;
+        let mut fds = Vec::with_capacity(sockets.len());
+        for &(_, kind, fd) in sockets {
+            let flags = if kind == eventtype::FD_READ {
+                PollFlags::IN
+            } else {
+                PollFlags::OUT
+            };
+            let copy = match ctx.table.get_ref(fd) {
+                Some(Descriptor::Listener(l, _)) => crate::shared::dup_fd(l)?,
+                Some(Descriptor::Socket(s, _)) => crate::shared::dup_fd(s)?,
+                _ => return Err(Errno::Badf.into()),
+            };
+            fds.push((copy, flags));
+        }
+        fds
+    };
+    #[cfg(not(all(feature = "host", unix)))]
+    let _ = sockets;
+    Ok(crate::shared::Wait::Ready {
+        inputs: waiters,
+        #[cfg(all(feature = "host", unix))]
+        fds,
+        timeout,
+    })
 }
 
 /// Waits until one of `sockets` is ready or `timeout` nanoseconds pass; returns

@@ -5,6 +5,9 @@ use super::abi::fdflags;
 use super::fd::{retry_io, stream_io};
 use crate::memory::Iovecs;
 use crate::table::{Descriptor, Table};
+use crate::shared::Waits;
+#[cfg(all(feature = "host", unix))]
+use crate::shared::Wait;
 use crate::{Errno, Error, GuestMemory, InterruptHandle, WasiCtx};
 use std::io::Write;
 use std::net::{Shutdown, TcpStream};
@@ -31,18 +34,39 @@ fn socket(table: &mut Table, fd: u32) -> Result<(&mut TcpStream, u16), Error> {
 /// Before a blocking operation on the socket `s` (with `fdflags` `flags`):
 /// once an interrupt handle is out, waits until `s` is ready in slices, so that
 /// the wait can be interrupted. Nonblocking sockets never wait.
+///
+/// In a shared context the wait is handed back
+/// ([`Waits::defer`](crate::shared::Waits::defer)) when `s` is not ready now.
 #[cfg(all(feature = "host", unix))]
 pub(crate) fn wait_ready(
     s: &impl std::os::fd::AsFd,
     flags: u16,
     write: bool,
     interrupt: &InterruptHandle,
+    waits: &mut Waits,
 ) -> Result<(), Error> {
     use rustix::event::{poll, PollFd, PollFlags};
     if !interrupt.armed() || flags & fdflags::NONBLOCK != 0 {
         return Ok(());
     }
     let want = if write { PollFlags::OUT } else { PollFlags::IN };
+    if waits.shared {
+        interrupt.check()?;
+        let now = rustix::time::Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        let mut fds = [PollFd::new(s, want)];
+        return match poll(&mut fds, Some(&now)) {
+            Ok(0) | Err(rustix::io::Errno::INTR) => Err(waits.defer(Wait::Ready {
+                inputs: Vec::new(),
+                fds: vec![(crate::shared::dup_fd(s)?, want)],
+                timeout: None,
+            })),
+            Ok(_) => Ok(()),
+            Err(e) => Err(Errno::from(std::io::Error::from(e)).into()),
+        };
+    }
     let slice = rustix::time::Timespec {
         tv_sec: 0,
         tv_nsec: crate::interrupt::SLICE.as_nanos() as i64,
@@ -65,6 +89,7 @@ pub(crate) fn wait_ready<S>(
     _flags: u16,
     _write: bool,
     interrupt: &InterruptHandle,
+    _waits: &mut Waits,
 ) -> Result<(), Error> {
     interrupt.check()
 }
@@ -83,6 +108,7 @@ pub(crate) fn send(
     mem: &GuestMemory<'_>,
     iovs: Iovecs,
     interrupt: &InterruptHandle,
+    waits: &mut Waits,
 ) -> Result<usize, Error> {
     let mut total = 0;
     let interruptible = interrupt.armed() && flags & fdflags::NONBLOCK == 0;
@@ -93,13 +119,17 @@ pub(crate) fn send(
             continue;
         }
         let n = if interruptible {
-            send_interruptibly(stream, src, interrupt)
+            send_interruptibly(stream, src, interrupt, waits)
         } else {
             retry_io(|| stream.write(src).map_err(stream_io))
         };
         let n = match n {
             Ok(n) => n,
-            Err(Error::Errno(_)) if total > 0 => break,
+            Err(Error::Errno(_)) if total > 0 => {
+                // Sent some already: that is the answer, not a wait.
+                waits.cancel();
+                break;
+            }
             Err(e) => return Err(e),
         };
         total += n;
@@ -117,11 +147,19 @@ fn send_interruptibly(
     stream: &TcpStream,
     src: &[u8],
     interrupt: &InterruptHandle,
+    waits: &mut Waits,
 ) -> Result<usize, Error> {
     use rustix::net::SendFlags;
     let mut done = 0;
     while done < src.len() {
-        wait_ready(stream, 0, true, interrupt)?;
+        if let Err(e) = wait_ready(stream, 0, true, interrupt, waits) {
+            if done > 0 && waits.is_deferred() {
+                // A short send rather than a wait that would send it again.
+                waits.cancel();
+                break;
+            }
+            return Err(e);
+        }
         match rustix::net::send(
             stream,
             &src[done..],
@@ -141,6 +179,7 @@ fn send_interruptibly(
     stream: &mut TcpStream,
     src: &[u8],
     interrupt: &InterruptHandle,
+    _waits: &mut Waits,
 ) -> Result<usize, Error> {
     interrupt.check()?;
     retry_io(|| stream.write(src).map_err(stream_io))
@@ -167,7 +206,7 @@ pub fn sock_accept(
         return Err(Error::inval());
     }
     mem.check(result_fd, 4, 4)?;
-    wait_ready(listener, lflags, false, &ctx.interrupt)?;
+    wait_ready(listener, lflags, false, &ctx.interrupt, &mut ctx.waits)?;
     let (stream, _) = loop {
         match listener.accept() {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -212,7 +251,15 @@ pub fn sock_recv(
         let mut filled = 0u32;
         while filled < len {
             let dst = mem.slice_mut(buf + filled, len - filled)?;
-            wait_ready(stream, flags, false, &ctx.interrupt)?;
+            if let Err(e) = wait_ready(stream, flags, false, &ctx.interrupt, &mut ctx.waits) {
+                if total > 0 && ctx.waits.is_deferred() {
+                    // recv_waitall with some data in: a short count rather
+                    // than a wait after which the call would run again.
+                    ctx.waits.cancel();
+                    break 'bufs;
+                }
+                return Err(e);
+            }
             let n = if ri_flags & RECV_PEEK != 0 {
                 retry_io(|| stream.peek(dst).map_err(stream_io))?
             } else {
@@ -252,7 +299,7 @@ pub fn sock_send(
     if si_flags != 0 {
         return Err(Error::inval());
     }
-    let n = send(stream, flags, mem, iovs, &ctx.interrupt)?;
+    let n = send(stream, flags, mem, iovs, &ctx.interrupt, &mut ctx.waits)?;
     mem.write_u32(so_datalen, n as u32)
 }
 
