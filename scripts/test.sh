@@ -4,5 +4,5 @@
 # tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rustup target add wasm32-wasip1 >/dev/null
+rustup target add wasm32-wasip1 wasm32-wasip1-threads >/dev/null
 exec cargo test --workspace
