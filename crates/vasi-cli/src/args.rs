@@ -178,6 +178,10 @@ pub(crate) struct RunArgs {
     /// needing more ends the guest (exit 122).
     #[arg(help_heading = "Limits", long, value_name = "N")]
     pub(crate) max_open_files: Option<u32>,
+    /// Cap the threads a wasi-threads guest has alive at once (besides its
+    /// main thread) at N; a spawn past it fails in the guest (default 1024).
+    #[arg(help_heading = "Limits", long, value_name = "N")]
+    pub(crate) max_threads: Option<u32>,
     /// Give the guest N units of fuel (about one per wasm instruction);
     /// running out ends it (exit 123).
     #[arg(help_heading = "Limits", long, value_name = "N")]

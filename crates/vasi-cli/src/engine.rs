@@ -163,6 +163,9 @@ impl Settings {
         config.wasm_exceptions(true);
         config.consume_fuel(self.fuel);
         config.epoch_interruption(self.epoch);
+        // wasi-threads guests import a shared memory, which vasi makes
+        // (vasi_wasmtime::threads); wasmtime refuses to make one without this.
+        config.shared_memory(true);
         for (name, on) in &self.features {
             if let Some(f) = FEATURES.iter().find(|f| f.name == name) {
                 (f.set)(&mut config, *on);

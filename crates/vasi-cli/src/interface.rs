@@ -19,6 +19,8 @@ pub(crate) struct Import {
     pub(crate) module: String,
     pub(crate) name: String,
     pub(crate) kind: Kind,
+    /// A shared memory (the memory of a wasi-threads module).
+    pub(crate) shared: bool,
 }
 
 /// One export.
@@ -153,6 +155,7 @@ pub(crate) fn interface(bytes: &[u8]) -> Result<Interface, String> {
             Payload::ImportSection(reader) => {
                 for import in reader.into_imports() {
                     let import = import.map_err(|e| e.message().to_string())?;
+                    let shared = matches!(import.ty, TypeRef::Memory(m) if m.shared);
                     let kind = match import.ty {
                         TypeRef::Func(t) | TypeRef::FuncExact(t) => {
                             funcs.push(t);
@@ -167,6 +170,7 @@ pub(crate) fn interface(bytes: &[u8]) -> Result<Interface, String> {
                         module: import.module.to_string(),
                         name: import.name.to_string(),
                         kind,
+                        shared,
                     });
                 }
             }
@@ -215,6 +219,9 @@ pub(crate) enum Provided {
     Wasi,
     /// A function of the globals module; `true` if it needs the memory.
     Globals(bool),
+    /// What a wasi-threads module imports: `wasi::thread-spawn` or its
+    /// shared memory (vasi_wasmtime::threads provides both).
+    Threads,
     /// Nothing: the reason, in a few words.
     Missing(String),
 }
@@ -222,7 +229,15 @@ pub(crate) enum Provided {
 /// Whether vasi provides `import`.
 pub(crate) fn provided(import: &Import) -> Provided {
     let (m, name) = (import.module.as_str(), import.name.as_str());
+    if import.shared {
+        return Provided::Threads;
+    }
     match m {
+        vasi_wasmtime::threads::SPAWN_MODULE
+            if import.kind == Kind::Func && name == vasi_wasmtime::threads::SPAWN_NAME =>
+        {
+            Provided::Threads
+        }
         vasi::p1::MODULE if import.kind == Kind::Func && vasi::p1::HOSTCALLS.contains(&name) => {
             Provided::Wasi
         }

@@ -213,6 +213,7 @@ fn interface_of(module: &Module) -> Interface {
                 module: i.module().to_string(),
                 name: i.name().to_string(),
                 kind: kind(&i.ty()),
+                shared: matches!(i.ty(), ExternType::Memory(m) if m.is_shared()),
             })
             .collect(),
         exports: module

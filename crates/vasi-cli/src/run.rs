@@ -66,6 +66,9 @@ struct Plan {
     initialize: bool,
     /// Imports vasi does not provide, to stub (`--unknown-imports`).
     stubs: Vec<(String, String)>,
+    /// A wasi-threads module (it imports a shared memory or
+    /// `wasi::thread-spawn`): run by vasi_wasmtime::threads.
+    threaded: bool,
 }
 
 /// Runs the guest; returns its exit code.
@@ -100,6 +103,9 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32, Failure> {
         plan(i, args, &wasm_name)
     })?;
     let (engine, module) = (loaded.engine, loaded.module);
+    if plan.threaded {
+        return run_threaded(args, ctx, engine, &module, &plan, &wasm_name);
+    }
     let mut linker: Linker<State> = Linker::new(&engine);
     vasi_wasmtime::add_to_linker_for(&mut linker, &module, |s: &mut State| &mut s.wasi)
         .map_err(|e| cannot(one_line(&e)))?;
@@ -146,6 +152,49 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32, Failure> {
         });
     }
     let result = call_entry(&mut store, &instance, &plan, args);
+    drop(finished);
+    result.map_err(|e| match limit_hit(&e, args) {
+        Some(f) => f,
+        None => Failure::Trap(trap_message(&e)),
+    })
+}
+
+/// Runs a wasi-threads guest: `_start` and every thread it spawns, over one
+/// shared memory and one WASI world, within --max-threads, --max-memory
+/// (the shared memory, counted once) and --timeout (which stops every
+/// thread, also those blocked in WASI).
+fn run_threaded(
+    args: &RunArgs,
+    ctx: WasiCtx,
+    engine: wasmtime::Engine,
+    module: &Module,
+    plan: &Plan,
+    wasm_name: &str,
+) -> Result<i32, Failure> {
+    debug_assert!(plan.invoke.is_none() && plan.stubs.is_empty());
+    let mut builder = vasi_wasmtime::threads::ThreadedGuest::builder(&engine, module);
+    if let Some(n) = args.max_threads {
+        builder.max_threads(n);
+    }
+    if let Some(m) = args.max_memory {
+        builder.max_memory(m);
+    }
+    let mut guest = builder.build(ctx).map_err(|e| {
+        match e.downcast_ref::<vasi_wasmtime::threads::MemoryTooSmall>() {
+            Some(small) => Failure::Limit(Limit::Memory, format!("{small} (--max-memory)")),
+            None => cannot(format!("cannot instantiate {wasm_name}: {}", one_line(&e))),
+        }
+    })?;
+    let (finished, watchdog) = mpsc::channel::<()>();
+    if let Some(timeout) = args.timeout {
+        let stopper = guest.stopper();
+        std::thread::spawn(move || {
+            if let Err(mpsc::RecvTimeoutError::Timeout) = watchdog.recv_timeout(timeout) {
+                stopper.stop("the guest ran longer than --timeout");
+            }
+        });
+    }
+    let result = guest.run();
     drop(finished);
     result.map_err(|e| match limit_hit(&e, args) {
         Some(f) => f,
@@ -206,9 +255,11 @@ fn plan(i: &crate::interface::Interface, args: &RunArgs, wasm_name: &str) -> Res
     use crate::args::UnknownImports;
     use crate::interface::{Kind, Provided};
     let mut needs_memory = false;
+    let mut threaded = false;
     let mut missing: Vec<(&crate::interface::Import, String)> = Vec::new();
     for import in &i.imports {
         match crate::interface::provided(import) {
+            Provided::Threads => threaded = true,
             Provided::Wasi => needs_memory = true,
             Provided::Globals(memory) => needs_memory |= memory,
             Provided::Missing(why) => missing.push((import, why)),
@@ -260,7 +311,7 @@ fn plan(i: &crate::interface::Interface, args: &RunArgs, wasm_name: &str) -> Res
         }
     }
     let exports_memory = i.export("memory").is_some_and(|e| e.kind == Kind::Memory);
-    if needs_memory && !exports_memory {
+    if needs_memory && !exports_memory && !threaded {
         return Err(cannot(format!(
             "{wasm_name} exports no memory named `memory`, which WASI calls need"
         )));
@@ -317,10 +368,31 @@ fn plan(i: &crate::interface::Interface, args: &RunArgs, wasm_name: &str) -> Res
         .iter()
         .map(|(imp, _)| (imp.module.clone(), imp.name.clone()))
         .collect();
+    if threaded {
+        // What the threaded runner does not do (yet): one line each.
+        let refuse = |what: &str| {
+            Err(cannot(format!(
+                "{wasm_name} is a wasi-threads module (it imports a shared memory or `wasi::thread-spawn`): {what} is not supported for it"
+            )))
+        };
+        if invoke.is_some() {
+            return refuse("--invoke");
+        }
+        if args.fuel.is_some() {
+            return refuse("--fuel");
+        }
+        if !missing.is_empty() {
+            return refuse("--unknown-imports");
+        }
+        if i.imports.iter().any(|imp| imp.module == vasi_globals::abi::MODULE) {
+            return refuse("the globals module");
+        }
+    }
     Ok(Plan {
         invoke,
         initialize,
         stubs,
+        threaded,
     })
 }
 

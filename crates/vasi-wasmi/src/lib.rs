@@ -147,6 +147,90 @@ fn errno(call: &'static str, r: Result<(), vasi::Error>) -> Result<i32, wasmi::E
     }
 }
 
+/// wasmi runs no wasi-threads modules (shared memories, `wasi::thread-spawn`);
+/// [`new_module`] says so with this error. `vasi_wasmtime::threads` runs them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadsUnsupported {
+    /// What gave the module away, such as "imports `wasi::thread-spawn`".
+    pub reason: String,
+}
+
+impl fmt::Display for ThreadsUnsupported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "this is a wasi-threads module (it {}): wasmi does not run threads; \
+             run it on wasmtime (vasi_wasmtime::threads, or `vasi run`)",
+            self.reason
+        )
+    }
+}
+
+impl std::error::Error for ThreadsUnsupported {}
+
+/// Whether `wasm` is a wasi-threads module: `Some(reason)` if it imports or
+/// defines a shared memory, or imports `wasi::thread-spawn`.
+pub fn threads_reason(wasm: &[u8]) -> Option<String> {
+    use wasmparser::{Parser, Payload, TypeRef};
+    for payload in Parser::new(0).parse_all(wasm) {
+        match payload.ok()? {
+            Payload::ImportSection(reader) => {
+                for import in reader {
+                    let import = import.ok()?;
+                    match import.ty {
+                        TypeRef::Memory(m) if m.shared => {
+                            return Some(format!(
+                                "imports the shared memory `{}::{}`",
+                                import.module, import.name
+                            ))
+                        }
+                        TypeRef::Func(_) if import.module == "wasi" && import.name == "thread-spawn" => {
+                            return Some("imports `wasi::thread-spawn`".into())
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Payload::MemorySection(reader) => {
+                for m in reader {
+                    if m.ok()?.shared {
+                        return Some("defines a shared memory".into());
+                    }
+                }
+            }
+            Payload::CodeSectionStart { .. } => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Compiles `wasm` for wasmi, refusing a wasi-threads module with one clear
+/// [`ThreadsUnsupported`] error (wasmi's own would be a validation error about
+/// shared memories).
+///
+/// ```
+/// let engine = wasmi::Engine::default();
+/// let threads = wat::parse_str(r#"(module (import "env" "memory" (memory 1 1 shared)))"#)?;
+/// let err = vasi_wasmi::new_module(&engine, &threads).unwrap_err();
+/// assert!(err.to_string().contains("wasmi does not run threads"), "{err}");
+/// let plain = wat::parse_str("(module)")?;
+/// assert!(vasi_wasmi::new_module(&engine, &plain).is_ok());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// A threads module, or wasmi's error for an invalid one.
+pub fn new_module(
+    engine: &wasmi::Engine,
+    wasm: &[u8],
+) -> Result<wasmi::Module, Box<dyn std::error::Error + Send + Sync>> {
+    if let Some(reason) = threads_reason(wasm) {
+        return Err(Box::new(ThreadsUnsupported { reason }));
+    }
+    Ok(wasmi::Module::new(engine, wasm)?)
+}
+
 /// The exit code of a guest run: `0` if the entry point returned, the code it
 /// passed to `proc_exit` otherwise; any other failure (a trap) is returned.
 ///

@@ -42,6 +42,7 @@
 //! [vasi]: https://docs.rs/vasi
 
 pub mod dense;
+pub mod threads;
 
 use std::fmt;
 use vasi::{GuestMemory, WasiCtx};

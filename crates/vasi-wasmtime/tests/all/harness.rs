@@ -17,6 +17,8 @@ pub(crate) const OUTSIDE_CONTENTS: &str = "host secret";
 pub(crate) enum Runtime {
     Wasmtime,
     Wasmi,
+    /// wasmtime through vasi_wasmtime::threads (wasm32-wasip1-threads guests).
+    Threads,
 }
 
 thread_local! {
@@ -100,6 +102,7 @@ pub(crate) struct Guest {
     configure: Option<Configure>,
     on_ctx: Option<OnCtx>,
     backend: Backend,
+    max_threads: Option<u32>,
 }
 
 impl Guest {
@@ -120,6 +123,7 @@ impl Guest {
             configure: None,
             on_ctx: None,
             backend,
+            max_threads: None,
         }
     }
 
@@ -157,6 +161,12 @@ impl Guest {
 
     /// Sees the built context before the guest runs (to take an interrupt
     /// handle, say).
+    /// Caps the live threads of a threads guest.
+    pub(crate) fn max_threads(mut self, n: u32) -> Self {
+        self.max_threads = Some(n);
+        self
+    }
+
     pub(crate) fn on_ctx(mut self, f: impl FnOnce(&WasiCtx) + 'static) -> Self {
         self.on_ctx = Some(Box::new(f));
         self
@@ -219,6 +229,7 @@ impl Guest {
         let exit = match RUNTIME.with(|r| r.get()) {
             Runtime::Wasmtime => run_ctx(self.path, ctx),
             Runtime::Wasmi => run_wasmi(self.path, ctx),
+            Runtime::Threads => run_threads(self.path, ctx, self.max_threads),
         };
         if let (Backend::Overlay, Some(parent)) = (self.backend, &host_dir) {
             let lower = std::fs::read_dir(parent.path().join("sandbox"))
@@ -248,18 +259,78 @@ pub(crate) fn run_ctx(path: &str, ctx: WasiCtx) -> Result<i32, String> {
     vasi_wasmtime::exit_code(start.call(&mut store, ())).map_err(|e| format!("{e:?}"))
 }
 
+/// The engine of threads guests: shared memories on, epoch interruption on
+/// (so that the end of a guest stops its threads that run wasm code).
+pub(crate) fn threads_engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let mut config = wasmtime::Config::new();
+        config.shared_memory(true).epoch_interruption(true);
+        Engine::new(&config).unwrap()
+    })
+}
+
+/// A threads guest's module, compiled once per test binary.
+pub(crate) fn threads_module(path: &str) -> Module {
+    static CACHE: OnceLock<Mutex<HashMap<String, Module>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(m) = cache.lock().unwrap().get(path) {
+        return m.clone();
+    }
+    let m = Module::from_file(threads_engine(), path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    cache.lock().unwrap().insert(path.to_string(), m.clone());
+    m
+}
+
+/// Runs the wasi-threads guest `path` over `ctx` (vasi_wasmtime::threads).
+pub(crate) fn run_threads(path: &str, ctx: WasiCtx, max_threads: Option<u32>) -> Result<i32, String> {
+    let module = threads_module(path);
+    let mut b = vasi_wasmtime::threads::ThreadedGuest::builder(threads_engine(), &module);
+    if let Some(n) = max_threads {
+        b.max_threads(n);
+    }
+    let mut guest = b.build(ctx).map_err(|e| format!("{e:?}"))?;
+    guest.run().map_err(|e| format!("{e:?}"))
+}
+
 /// Instantiates `path` over `ctx` on wasmi and runs `_start`.
 pub(crate) fn run_wasmi(path: &str, ctx: WasiCtx) -> Result<i32, String> {
     static ENGINE: OnceLock<wasmi::Engine> = OnceLock::new();
     let engine = ENGINE.get_or_init(wasmi::Engine::default);
     let bytes = std::fs::read(path).unwrap();
-    let module = wasmi::Module::new(engine, &bytes[..]).unwrap();
+    let module = match vasi_wasmi::new_module(engine, &bytes[..]) {
+        Ok(m) => m,
+        Err(e) => return Err(e.to_string()),
+    };
     let mut linker: wasmi::Linker<WasiCtx> = wasmi::Linker::new(engine);
     vasi_wasmi::add_to_linker(&mut linker, |c| c).unwrap();
     let mut store = wasmi::Store::new(engine, ctx);
     let instance = linker.instantiate_and_start(&mut store, &module).unwrap();
     let start = instance.get_typed_func::<(), ()>(&store, "_start").unwrap();
     vasi_wasmi::exit_code(start.call(&mut store, ())).map_err(|e| e.to_string())
+}
+
+/// Defines `$name` as two tests of a threads guest: `$name::host` and
+/// `$name::mem`, through vasi_wasmtime::threads.
+#[macro_export]
+macro_rules! on_threads_backends {
+    ($(#[$m:meta])* fn $name:ident($backend:ident: Backend) $body:block) => {
+        mod $name {
+            #[allow(unused_imports, reason = "not every test uses every name")]
+            use super::*;
+            fn run($backend: Backend) $body
+            #[test]
+            fn host() {
+                $crate::harness::use_runtime($crate::harness::Runtime::Threads);
+                run(Backend::Host)
+            }
+            #[test]
+            fn mem() {
+                $crate::harness::use_runtime($crate::harness::Runtime::Threads);
+                run(Backend::Mem)
+            }
+        }
+    };
 }
 
 /// Defines `$name` as one test per backend: `$name::host`, `$name::mem` and

@@ -7,3 +7,4 @@ mod invariants;
 mod memory_lookup;
 mod p1;
 mod readme;
+mod threads;

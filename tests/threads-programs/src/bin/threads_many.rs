@@ -3,6 +3,9 @@
 //! and how many failed, opens the gate, joins all, and prints
 //! `round R: S started, F refused`. Between rounds it waits until every
 //! thread of the last one has ended, so the host has freed their slots.
+//! With DIR, the threads' files are opened there, and at the end a new file
+//! must get the same fd as one opened before the first round (no fd leaked):
+//! prints `fds ok`.
 
 use std::sync::{Arc, Condvar, Mutex};
 
@@ -11,6 +14,13 @@ fn main() {
     let total: usize = args[1].parse().expect("TOTAL");
     let rounds: usize = args[2].parse().expect("ROUNDS");
     let dir = args.get(3).cloned();
+    let probe = |d: &str| {
+        use std::os::fd::AsRawFd;
+        std::fs::File::create(format!("{d}/probe"))
+            .expect("probe")
+            .as_raw_fd()
+    };
+    let first_fd = dir.as_deref().map(probe);
     for round in 0..rounds {
         let gate = Arc::new((Mutex::new(false), Condvar::new()));
         let mut started = Vec::new();
@@ -44,5 +54,9 @@ fn main() {
         println!("round {round}: {n} started, {refused} refused");
         // Joined threads may still be leaving the host; give them a moment.
         std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    if let Some(d) = dir.as_deref() {
+        assert_eq!(Some(probe(d)), first_fd, "an fd leaked");
+        println!("fds ok");
     }
 }

@@ -24,7 +24,9 @@ fn main() {
             std::thread::spawn(move || {
                 for n in 0..lines {
                     let line = format!("w{w} {n}\n");
-                    std::io::stdout().write_all(line.as_bytes()).expect("stdout");
+                    std::io::stdout()
+                        .write_all(line.as_bytes())
+                        .expect("stdout");
                 }
             })
         })
