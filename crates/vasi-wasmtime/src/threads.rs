@@ -512,7 +512,7 @@ fn add_wasi(linker: &mut Linker<ThreadData>) -> wasmtime::Result<()> {
                     if shared.ended.load(Ordering::Relaxed) {
                         return Err(ended());
                     }
-                    let mut mem = scaffold_memory(shared.memory.data());
+                    let mut mem = GuestMemory::shared(shared.memory.data());
                     crate::errno(
                         stringify!($name),
                         vasi::shared::dispatch::$name(&shared.ctx, data.tid, &mut mem, $($arg),*),
@@ -528,7 +528,7 @@ fn add_wasi(linker: &mut Linker<ThreadData>) -> wasmtime::Result<()> {
         move |caller: Caller<'_, ThreadData>, code: i32| -> wasmtime::Result<()> {
             let data = caller.data();
             let shared = &*data.shared;
-            let mut mem = scaffold_memory(shared.memory.data());
+            let mut mem = GuestMemory::shared(shared.memory.data());
             crate::errno(
                 "proc_exit",
                 vasi::shared::dispatch::proc_exit(&shared.ctx, data.tid, &mut mem, code),
@@ -555,9 +555,3 @@ fn ended() -> wasmtime::Error {
     })
 }
 
-// TEMPORARY scaffold until GuestMemory::shared lands on main: NOT sound.
-#[allow(unsafe_code, reason = "temporary")]
-fn scaffold_memory(data: &[std::cell::UnsafeCell<u8>]) -> GuestMemory<'_> {
-    let bytes = unsafe { std::slice::from_raw_parts_mut(data.as_ptr() as *mut u8, data.len()) };
-    GuestMemory::new(bytes)
-}

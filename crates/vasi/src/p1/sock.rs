@@ -8,7 +8,7 @@ use crate::table::{Descriptor, Table};
 use crate::shared::Waits;
 #[cfg(all(feature = "host", unix))]
 use crate::shared::Wait;
-use crate::{Errno, Error, GuestMemory, InterruptHandle, WasiCtx};
+use crate::{Errno, Error, GuestMemory, InterruptHandle, Pieces, WasiCtx};
 use std::io::Write;
 use std::net::{Shutdown, TcpStream};
 
@@ -114,17 +114,24 @@ pub(crate) fn send(
     let interruptible = interrupt.armed() && flags & fdflags::NONBLOCK == 0;
     for i in 0..iovs.count() {
         let (buf, len) = mem.iovec(iovs, i);
-        let src = mem.slice(buf, crate::memory::room(total, len))?;
-        if src.is_empty() {
+        let len = crate::memory::room(total, len);
+        if len == 0 {
             continue;
         }
-        let n = if interruptible {
-            send_interruptibly(stream, src, interrupt, waits)
-        } else {
-            retry_io(|| stream.write(src).map_err(stream_io))
-        };
+        let n = mem.drain(buf, len, Pieces::UntilShort, |src| {
+            if interruptible {
+                send_interruptibly(stream, src, interrupt, waits)
+            } else {
+                retry_io(|| stream.write(src).map_err(stream_io))
+            }
+        });
         let n = match n {
-            Ok(n) => n,
+            Ok(n) => {
+                // Bytes went out before a piece had to wait: they are the
+                // answer, not a wait after which the call would send them again.
+                waits.cancel();
+                n
+            }
             Err(Error::Errno(_)) if total > 0 => {
                 // Sent some already: that is the answer, not a wait.
                 waits.cancel();
@@ -133,7 +140,7 @@ pub(crate) fn send(
             Err(e) => return Err(e),
         };
         total += n;
-        if n < src.len() || total == crate::memory::MAX_IO {
+        if n < len as usize || total == crate::memory::MAX_IO {
             break;
         }
     }
@@ -250,7 +257,6 @@ pub fn sock_recv(
         let len = crate::memory::room(total, len);
         let mut filled = 0u32;
         while filled < len {
-            let dst = mem.slice_mut(buf + filled, len - filled)?;
             if let Err(e) = wait_ready(stream, flags, false, &ctx.interrupt, &mut ctx.waits) {
                 if total > 0 && ctx.waits.is_deferred() {
                     // recv_waitall with some data in: a short count rather
@@ -260,11 +266,13 @@ pub fn sock_recv(
                 }
                 return Err(e);
             }
-            let n = if ri_flags & RECV_PEEK != 0 {
-                retry_io(|| stream.peek(dst).map_err(stream_io))?
-            } else {
-                retry_io(|| std::io::Read::read(stream, dst).map_err(stream_io))?
-            };
+            let n = mem.fill(buf + filled, len - filled, Pieces::Once, |dst| {
+                if ri_flags & RECV_PEEK != 0 {
+                    retry_io(|| stream.peek(dst).map_err(stream_io))
+                } else {
+                    retry_io(|| std::io::Read::read(stream, dst).map_err(stream_io))
+                }
+            })?;
             total += n;
             filled += n as u32;
             if n == 0
