@@ -22,7 +22,14 @@ Environment:
 import os
 import shlex
 import subprocess
-from typing import Dict, List, Optional, Tuple
+import tempfile
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple, Union
+
+# The third element of the runner's ``args_env_dirs``: a list of
+# ``(host, guest)`` directory pairs (prod/testsuite-all), or one root
+# directory or None (prod/testsuite-base).
+DirsOrRoot = Union[List[Tuple[Path, str]], str, None]
 
 VASI_CMD = shlex.split(os.environ.get("VASI", "vasi"), posix=os.name != "nt")
 
@@ -53,30 +60,63 @@ def get_timeout_seconds() -> float:
     return float(os.environ.get("VASI_TEST_TIMEOUT", "30"))
 
 
+_OPEN_STDIN: Optional[str] = None
+
+
+def _open_stdin() -> str:
+    """A FIFO this (runner) process keeps open for writing and never writes:
+    a stdin whose reads block, as a terminal's do.
+
+    The wasi-threads tests state "assumption: read from FD 0 blocks" (a
+    thread blocks in fd_read while another exits); the runner gives every
+    test a pipe that it closes at once, so their read would see the end of
+    input instead. Only those tests get this stdin.
+    """
+    global _OPEN_STDIN
+    if _OPEN_STDIN is None:
+        path = os.path.join(tempfile.mkdtemp(prefix="vasi-adapter-"), "stdin")
+        os.mkfifo(path)
+        # Held (O_RDWR does not wait for a reader) until the runner exits.
+        os.open(path, os.O_RDWR | os.O_NONBLOCK)
+        _OPEN_STDIN = path
+    return _OPEN_STDIN
+
+
 def compute_argv(test_path: str,
-                 args_env_root: Tuple[List[str], Dict[str, str], Optional[str]],
+                 args_env_dirs: Tuple[List[str], Dict[str, str], DirsOrRoot],
                  proposals: List[str],
                  wasi_world: str,
                  wasi_version: str) -> List[str]:
     """Build the vasi command line for one test run.
 
     * every env var of the test becomes ``--env K=V``;
-    * the test's root directory (if any) is preopened as the guest's
-      ``/``, as the suite's reference adapters do (``--dir ROOT::/``);
+    * the test's directories are mounted: the ``prod/testsuite-all``
+      runner passes a list of ``(host, guest)`` pairs, each mounted at its
+      guest path; the ``prod/testsuite-base`` one passes one root directory
+      (or None), preopened as the guest's ``/``, as the suite's reference
+      adapters do (``--dir ROOT::/``);
     * guest arguments follow the module after ``--`` so that arguments
       starting with ``-`` are never taken as vasi options.
+
+    wasi-threads tests (proposal ``threads``) need no flag: ``vasi run``
+    recognises a threads module by its imports.
     """
     del proposals, wasi_world, wasi_version  # only preview1 CLI tests here
-    args, env, root = args_env_root
+    args, env, dirs = args_env_dirs
 
     argv = list(VASI_CMD)
     if not any(a == "run" for a in argv[1:]):
         argv.append("run")
     for key, value in env.items():
         argv += ["--env", f"{key}={value}"]
-    if root:
-        mount = {"dir": "--dir", "overlay": "--overlay", "mem": "--mem-copy"}[os.environ.get("VASI_BACKEND", "dir")]
-        argv += [mount, f"{root}::/"]
+    mount = {"dir": "--dir", "overlay": "--overlay", "mem": "--mem-copy"}[os.environ.get("VASI_BACKEND", "dir")]
+    if isinstance(dirs, (str, os.PathLike)):
+        argv += [mount, f"{dirs}::/"]
+    elif dirs:
+        for host, guest in dirs:
+            argv += [mount, f"{host}::{guest}"]
+    if "wasi-threads" in Path(test_path).parts and test_path.endswith("_wasi_read.wasm"):
+        argv += ["--stdin", _open_stdin()]
     argv.append(test_path)
     if args:
         argv.append("--")

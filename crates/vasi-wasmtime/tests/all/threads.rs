@@ -181,6 +181,54 @@ fn thread_ids_are_positive_and_unique_and_the_cap_refuses_with_a_negative_value(
 }
 
 #[test]
+fn a_module_without_wasi_thread_start_runs_and_cannot_spawn() {
+    // As wasi-testsuite's wasi_threads_noop (no thread entry at all), plus a
+    // spawn, which must fail rather than the whole guest.
+    let module = wasmtime::Module::new(
+        threads_engine(),
+        r#"(module
+            (import "wasi" "thread-spawn" (func $spawn (param i32) (result i32)))
+            (memory (export "memory") (import "foo" "bar") 1 1 shared)
+            (func (export "_start")
+              (if (i32.ge_s (call $spawn (i32.const 0)) (i32.const 0)) (then unreachable))))"#,
+    )
+    .unwrap();
+    let mut guest = ThreadedGuest::builder(threads_engine(), &module)
+        .build(WasiCtxBuilder::new().build().unwrap())
+        .unwrap();
+    assert_eq!(guest.run().unwrap(), 0);
+}
+
+#[test]
+fn proc_exit_ends_a_thread_blocked_in_fd_read() {
+    // As wasi-testsuite's wasi_threads_exit_main_wasi_read: a thread blocks
+    // reading a stdin that stays open; _start waits 300 ms and exits 99.
+    let read = r#"(i32.store (i32.const 32) (i32.const 64)) (i32.store (i32.const 36) (i32.const 8))
+                  (drop (call $read (i32.const 0) (i32.const 32) (i32.const 1) (i32.const 40)))
+                  unreachable"#;
+    let wat = format!(
+        r#"(module
+            (import "wasi" "thread-spawn" (func $spawn (param i32) (result i32)))
+            (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+            (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+            (memory (export "memory") (import "foo" "bar") 1 1 shared)
+            (func (export "wasi_thread_start") (param i32 i32) {read})
+            (func (export "_start")
+              (if (i32.le_s (call $spawn (i32.const 0)) (i32.const 0)) (then unreachable))
+              (drop (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const 300000000)))
+              (call $exit (i32.const 99))))"#
+    );
+    let module = wasmtime::Module::new(threads_engine(), wat).unwrap();
+    let (never, _keep) = std::io::pipe().unwrap();
+    let mut guest = ThreadedGuest::builder(threads_engine(), &module)
+        .build(WasiCtxBuilder::new().stdin(never).build().unwrap())
+        .unwrap();
+    let t = Instant::now();
+    assert_eq!(guest.run().unwrap(), 99);
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+}
+
+#[test]
 fn the_stopper_ends_threads_blocked_in_wasi() {
     // Every thread blocks reading a stdin that never ends; _start too.
     let read = r#"(i32.store (i32.const 32) (i32.const 64)) (i32.store (i32.const 36) (i32.const 8))
