@@ -179,11 +179,11 @@ fn run_threaded(
     if let Some(m) = args.max_memory {
         builder.max_memory(m);
     }
-    let mut guest = builder.build(ctx).map_err(|e| {
-        match e.downcast_ref::<vasi_wasmtime::threads::MemoryTooSmall>() {
-            Some(small) => Failure::Limit(Limit::Memory, format!("{small} (--max-memory)")),
-            None => cannot(format!("cannot instantiate {wasm_name}: {}", one_line(&e))),
-        }
+    let mut guest = builder.build(ctx).map_err(|e| match e
+        .downcast_ref::<vasi_wasmtime::threads::MemoryTooSmall>()
+    {
+        Some(small) => Failure::Limit(Limit::Memory, format!("{small} (--max-memory)")),
+        None => cannot(format!("cannot instantiate {wasm_name}: {}", one_line(&e))),
     })?;
     let (finished, watchdog) = mpsc::channel::<()>();
     if let Some(timeout) = args.timeout {
@@ -384,7 +384,10 @@ fn plan(i: &crate::interface::Interface, args: &RunArgs, wasm_name: &str) -> Res
         if !missing.is_empty() {
             return refuse("--unknown-imports");
         }
-        if i.imports.iter().any(|imp| imp.module == vasi_globals::abi::MODULE) {
+        if i.imports
+            .iter()
+            .any(|imp| imp.module == vasi_globals::abi::MODULE)
+        {
             return refuse("the globals module");
         }
     }

@@ -184,7 +184,9 @@ pub fn threads_reason(wasm: &[u8]) -> Option<String> {
                                 import.module, import.name
                             ))
                         }
-                        TypeRef::Func(_) if import.module == "wasi" && import.name == "thread-spawn" => {
+                        TypeRef::Func(_)
+                            if import.module == "wasi" && import.name == "thread-spawn" =>
+                        {
                             return Some("imports `wasi::thread-spawn`".into())
                         }
                         _ => {}

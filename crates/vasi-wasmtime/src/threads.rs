@@ -277,10 +277,11 @@ impl Stopper {
     /// Stops the guest with `message` as the error [`run`](ThreadedGuest::run)
     /// returns (unless it ended already).
     pub fn stop(&self, message: &'static str) {
-        self.shared.finish(Outcome::Error(wasmtime::Error::new(Stopped::new(
-            StopReason::Interrupted,
-            message,
-        ))));
+        self.shared
+            .finish(Outcome::Error(wasmtime::Error::new(Stopped::new(
+                StopReason::Interrupted,
+                message,
+            ))));
     }
 }
 
@@ -554,4 +555,3 @@ fn ended() -> wasmtime::Error {
         message: "the guest has ended (another thread exited or trapped)".into(),
     })
 }
-

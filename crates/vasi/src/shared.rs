@@ -105,9 +105,8 @@ impl Wait {
                     if left == Some(Duration::ZERO) {
                         break;
                     }
-                    let slice = left.map_or(crate::interrupt::SLICE, |l| {
-                        l.min(crate::interrupt::SLICE)
-                    });
+                    let slice =
+                        left.map_or(crate::interrupt::SLICE, |l| l.min(crate::interrupt::SLICE));
                     #[cfg(all(feature = "host", unix))]
                     if !fds.is_empty() {
                         // Sockets in slices; stdin (if any) looked at between.

@@ -283,7 +283,11 @@ pub(crate) fn threads_module(path: &str) -> Module {
 }
 
 /// Runs the wasi-threads guest `path` over `ctx` (vasi_wasmtime::threads).
-pub(crate) fn run_threads(path: &str, ctx: WasiCtx, max_threads: Option<u32>) -> Result<i32, String> {
+pub(crate) fn run_threads(
+    path: &str,
+    ctx: WasiCtx,
+    max_threads: Option<u32>,
+) -> Result<i32, String> {
     let module = threads_module(path);
     let mut b = vasi_wasmtime::threads::ThreadedGuest::builder(threads_engine(), &module);
     if let Some(n) = max_threads {

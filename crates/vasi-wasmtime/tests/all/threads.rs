@@ -239,7 +239,9 @@ fn the_stopper_ends_threads_blocked_in_wasi() {
     );
     let (never, _keep) = std::io::pipe().unwrap();
     let ctx = WasiCtxBuilder::new().stdin(never).build().unwrap();
-    let mut guest = ThreadedGuest::builder(threads_engine(), &module).build(ctx).unwrap();
+    let mut guest = ThreadedGuest::builder(threads_engine(), &module)
+        .build(ctx)
+        .unwrap();
     let stopper = guest.stopper();
     let t = Instant::now();
     std::thread::spawn(move || {
@@ -247,7 +249,9 @@ fn the_stopper_ends_threads_blocked_in_wasi() {
         stopper.stop("stopped by the test");
     });
     let err = guest.run().unwrap_err();
-    let stopped = err.downcast_ref::<vasi::Stopped>().expect("a Stopped error");
+    let stopped = err
+        .downcast_ref::<vasi::Stopped>()
+        .expect("a Stopped error");
     assert_eq!(stopped.reason(), vasi::StopReason::Interrupted);
     assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
     // The threads leave their waits and end.
@@ -296,7 +300,10 @@ fn a_sleeping_thread_does_not_stop_the_others() {
     assert_eq!(guest.run().unwrap(), 0);
     let took = t.elapsed();
     assert!(took >= Duration::from_millis(200), "{took:?}");
-    assert!(took < Duration::from_millis(2500), "the sleeper held the others: {took:?}");
+    assert!(
+        took < Duration::from_millis(2500),
+        "the sleeper held the others: {took:?}"
+    );
 }
 
 #[test]
@@ -330,11 +337,22 @@ fn memory_counts_once_against_the_cap() {
     let mut b = ThreadedGuest::builder(threads_engine(), &module);
     b.max_memory(64 * 1024);
     let err = b.build(WasiCtxBuilder::new().build().unwrap()).unwrap_err();
-    assert!(err.downcast_ref::<vasi_wasmtime::threads::MemoryTooSmall>().is_some(), "{err:?}");
+    assert!(
+        err.downcast_ref::<vasi_wasmtime::threads::MemoryTooSmall>()
+            .is_some(),
+        "{err:?}"
+    );
     // 48 MiB for 8 threads and the main one: enough, as the memory is one.
     let mut b = ThreadedGuest::builder(threads_engine(), &module);
     b.max_memory(48 << 20);
-    let mut guest = b.build(WasiCtxBuilder::new().stdout(std::io::sink()).build().unwrap()).unwrap();
+    let mut guest = b
+        .build(
+            WasiCtxBuilder::new()
+                .stdout(std::io::sink())
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
     assert_eq!(guest.run().unwrap(), 0);
     assert!(guest.memory().data_size() <= 48 << 20);
     assert_eq!(guest.memory().ty().maximum(), Some(768));
@@ -342,8 +360,11 @@ fn memory_counts_once_against_the_cap() {
 
 #[test]
 fn wasmi_refuses_a_threads_module_in_one_line() {
-    let err = crate::harness::run_wasmi(programs::THREADS_SPAWN_JOIN, WasiCtxBuilder::new().build().unwrap())
-        .unwrap_err();
+    let err = crate::harness::run_wasmi(
+        programs::THREADS_SPAWN_JOIN,
+        WasiCtxBuilder::new().build().unwrap(),
+    )
+    .unwrap_err();
     assert!(err.contains("wasi-threads module"), "{err}");
     assert!(err.contains("wasmi does not run threads"), "{err}");
     assert!(!err.contains('\n'), "{err}");

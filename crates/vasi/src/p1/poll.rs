@@ -171,14 +171,11 @@ pub fn poll_oneoff(
                 break;
             }
         }
-        let due = earliest.is_some_and(|e| {
-            u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX) >= e
-        });
+        let due = earliest
+            .is_some_and(|e| u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX) >= e);
         if shared && written == 0 && !due {
-            let remaining = earliest.map(|e| {
-                Duration::from_nanos(e)
-                    .saturating_sub(started.elapsed())
-            });
+            let remaining =
+                earliest.map(|e| Duration::from_nanos(e).saturating_sub(started.elapsed()));
             let wait = ready_wait(ctx, &inputs, &sockets, remaining)?;
             return Err(ctx.waits.defer(wait));
         }
@@ -189,7 +186,8 @@ pub fn poll_oneoff(
             if !shared {
                 ctx.clocks.sleep(Duration::from_nanos(wait), &ctx.interrupt);
             } else if ctx.waits.resumed().is_none() {
-                let sleep = crate::shared::Wait::Sleep(ctx.clocks.clone(), Duration::from_nanos(wait));
+                let sleep =
+                    crate::shared::Wait::Sleep(ctx.clocks.clone(), Duration::from_nanos(wait));
                 return Err(ctx.waits.defer(sleep));
             }
             ctx.interrupt.check()?;

@@ -4,10 +4,10 @@
 use super::abi::fdflags;
 use super::fd::{retry_io, stream_io};
 use crate::memory::Iovecs;
-use crate::table::{Descriptor, Table};
-use crate::shared::Waits;
 #[cfg(all(feature = "host", unix))]
 use crate::shared::Wait;
+use crate::shared::Waits;
+use crate::table::{Descriptor, Table};
 use crate::{Errno, Error, GuestMemory, InterruptHandle, Pieces, WasiCtx};
 use std::io::Write;
 use std::net::{Shutdown, TcpStream};
