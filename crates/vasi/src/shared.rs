@@ -8,7 +8,10 @@
 //! holding the lock: the hostcall hands what it waits on (handles cloned out
 //! of the context) back to [`SharedCtx`], which drops the lock, waits, and
 //! runs the call again with the lock taken once more (see RATIONALE.md,
-//! "Why one lock, released around waits?").
+//! "Why one lock for a threaded guest's context, released around waits?").
+//! A [`Hook`](crate::hook::Hook)'s `before` sees such a call again each time
+//! it runs again; its `after` sees it once, when it completes, with the time
+//! from its first start.
 //!
 //! ```
 //! use vasi::shared::{self, SharedCtx};
