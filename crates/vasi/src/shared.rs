@@ -39,6 +39,8 @@ pub(crate) struct Waits {
     deferred: Option<Wait>,
     /// Set while a call runs again after its wait: when it first started.
     resumed: Option<Instant>,
+    /// Set while a call runs again after a [`Wait::Sleep`]: how long.
+    slept: Option<Duration>,
 }
 
 impl Waits {
@@ -66,6 +68,12 @@ impl Waits {
     /// wait (`None` on its first run).
     pub(crate) fn resumed(&self) -> Option<Instant> {
         self.resumed
+    }
+
+    /// How long the call in progress slept, if it runs again after a
+    /// [`Wait::Sleep`].
+    pub(crate) fn slept(&self) -> Option<Duration> {
+        self.slept
     }
 }
 
@@ -223,18 +231,24 @@ impl SharedCtx {
         f: impl Fn(&mut WasiCtx, &mut GuestMemory<'_>) -> Result<(), Error>,
     ) -> Result<(), Error> {
         let started = Instant::now();
-        let mut resumed = None;
+        let (mut resumed, mut slept) = (None, None);
         loop {
             let mut ctx = self.lock();
             ctx.thread = Some(thread);
             ctx.waits.resumed = resumed;
+            ctx.waits.slept = slept;
             let outcome = f(&mut ctx, mem);
             ctx.waits.resumed = None;
+            ctx.waits.slept = None;
             let Some(wait) = ctx.waits.deferred.take() else {
                 return outcome;
             };
             drop(ctx);
             resumed = Some(started);
+            slept = match &wait {
+                Wait::Sleep(_, d) => Some(*d),
+                Wait::Ready { .. } => None,
+            };
             wait.run(&self.interrupt)?;
         }
     }
@@ -269,5 +283,55 @@ pub mod dispatch {
         ctx.call(thread, mem, |ctx, mem| {
             crate::p1::dispatch::proc_exit(ctx, mem, code)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::WasiCtxBuilder;
+
+    /// A clock subscription (MONOTONIC) at `at` in `mem`.
+    fn clock_sub(mem: &mut GuestMemory<'_>, at: u32, userdata: u64, timeout: u64, abstime: bool) {
+        let mut sub = [0u8; 48];
+        sub[0..8].copy_from_slice(&userdata.to_le_bytes());
+        sub[8] = 0; // eventtype::CLOCK
+        sub[16..20].copy_from_slice(&1u32.to_le_bytes());
+        sub[24..32].copy_from_slice(&timeout.to_le_bytes());
+        sub[40..42].copy_from_slice(&u16::from(abstime).to_le_bytes());
+        mem.write_struct(at, 8, &sub).unwrap();
+    }
+
+    /// Polls two clocks at once from a shared context: the relative one is
+    /// due first and must be reported after the wait, also with an absolute
+    /// deadline just behind it.
+    fn two_clocks(ctx: WasiCtx) -> (Vec<u64>, Duration) {
+        let ctx = SharedCtx::new(ctx);
+        let mut bytes = vec![0u8; 1024];
+        let mut mem = GuestMemory::new(&mut bytes);
+        dispatch::clock_time_get(&ctx, 1, &mut mem, 1, 1, 600).unwrap();
+        let now = mem.read_u64(600).unwrap();
+        clock_sub(&mut mem, 0, 7, 50_000_000, false);
+        clock_sub(&mut mem, 48, 8, now + 51_000_000, true);
+        let t = Instant::now();
+        dispatch::poll_oneoff(&ctx, 1, &mut mem, 0, 256, 2, 512).unwrap();
+        let took = t.elapsed();
+        let n = mem.read_u32(512).unwrap();
+        let fired = (0..n)
+            .map(|i| mem.read_u64(256 + 32 * i).unwrap())
+            .collect();
+        (fired, took)
+    }
+
+    #[test]
+    fn a_poll_that_slept_reports_its_clocks() {
+        let (fired, took) = two_clocks(WasiCtxBuilder::new().build().unwrap());
+        assert!(fired.contains(&7), "{fired:?}");
+        assert!(took >= Duration::from_millis(50), "{took:?}");
+        // Deterministic clocks advance instead of sleeping: the call is run
+        // again once, not for ever.
+        let (fired, took) = two_clocks(WasiCtxBuilder::new().deterministic(1).build().unwrap());
+        assert!(fired.contains(&7), "{fired:?}");
+        assert!(took < Duration::from_secs(5), "{took:?}");
     }
 }

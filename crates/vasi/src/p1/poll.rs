@@ -181,11 +181,14 @@ pub fn poll_oneoff(
         }
     }
     if written == 0 {
-        let wait = earliest.unwrap_or(0);
+        let mut wait = earliest.unwrap_or(0);
         if !waitable && wait > 0 {
             if !shared {
                 ctx.clocks.sleep(Duration::from_nanos(wait), &ctx.interrupt);
-            } else if ctx.waits.resumed().is_none() {
+            } else if let Some(slept) = ctx.waits.slept() {
+                // Run again after its sleep: what counts is what it slept.
+                wait = u64::try_from(slept.as_nanos()).unwrap_or(u64::MAX);
+            } else {
                 let sleep =
                     crate::shared::Wait::Sleep(ctx.clocks.clone(), Duration::from_nanos(wait));
                 return Err(ctx.waits.defer(sleep));
