@@ -369,3 +369,46 @@ fn wasmi_refuses_a_threads_module_in_one_line() {
     assert!(err.contains("wasmi does not run threads"), "{err}");
     assert!(!err.contains('\n'), "{err}");
 }
+
+#[test]
+fn spawning_past_the_cap_leaks_no_threads_and_no_memory() {
+    // 200 spawns a round under a cap of 64, 1 round and then 4: the shared
+    // memory does not grow with the rounds (the guest's stacks are reused),
+    // and every thread's store is gone once the guest has ended.
+    let module = threads_module(programs::THREADS_MANY);
+    let run = |rounds: &str| {
+        let out = CaptureBuffer::new();
+        let ctx = WasiCtxBuilder::new()
+            .args(["threads_many", "200", rounds])
+            .stdout(out.clone())
+            .build()
+            .unwrap();
+        let mut b = ThreadedGuest::builder(threads_engine(), &module);
+        b.max_threads(64);
+        let mut guest = b.build(ctx).unwrap();
+        assert_eq!(guest.run().unwrap(), 0);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while guest.live_threads() > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(guest.live_threads(), 0, "threads left behind");
+        let text = out.to_string_lossy();
+        assert_eq!(
+            text.lines().count(),
+            rounds.parse::<usize>().unwrap(),
+            "{text}"
+        );
+        assert!(
+            text.lines()
+                .all(|l| l.ends_with(": 64 started, 136 refused")),
+            "{text}"
+        );
+        guest.memory().data_size()
+    };
+    let one = run("1");
+    let four = run("4");
+    assert!(
+        four <= one + (1 << 20),
+        "memory grew with the rounds: {one} -> {four}"
+    );
+}
