@@ -35,8 +35,9 @@ pub(crate) struct Waits {
     /// Set by [`SharedCtx::new`].
     pub(crate) shared: bool,
     /// What the call in progress would wait for; the call returns
-    /// [`deferred`] right after setting it.
-    deferred: Option<Wait>,
+    /// [`deferred`] right after setting it. Boxed: a context of a single
+    /// thread carries one pointer for it.
+    deferred: Option<Box<Wait>>,
     /// Set while a call runs again after its wait: when it first started.
     resumed: Option<Instant>,
     /// Set while a call runs again after a [`Wait::Sleep`]: how long.
@@ -49,7 +50,7 @@ impl Waits {
     /// context waits with its lock dropped and runs the call again).
     #[cold]
     pub(crate) fn defer(&mut self, wait: Wait) -> Error {
-        self.deferred = Some(wait);
+        self.deferred = Some(Box::new(wait));
         deferred()
     }
 
@@ -245,7 +246,7 @@ impl SharedCtx {
             };
             drop(ctx);
             resumed = Some(started);
-            slept = match &wait {
+            slept = match &*wait {
                 Wait::Sleep(_, d) => Some(*d),
                 Wait::Ready { .. } => None,
             };
