@@ -430,7 +430,10 @@ impl std::fmt::Debug for ThreadedGuest {
 impl ThreadedGuest {
     /// A builder for running `module` (a wasi-threads module, see
     /// [`is_threaded`]) on `engine`, with every WASI function and
-    /// `thread-spawn` in its linker.
+    /// `thread-spawn` in its linker. The engine must allow shared memories
+    /// (`Config::shared_memory(true)`; [`build`](ThreadedGuestBuilder::build)
+    /// fails otherwise) and should have epoch interruption on, so that the
+    /// end of the guest also stops threads running wasm code.
     pub fn builder(engine: &Engine, module: &Module) -> ThreadedGuestBuilder {
         let mut linker = Linker::new(engine);
         add_wasi(&mut linker).expect("a fresh linker has no functions yet");
