@@ -173,7 +173,7 @@ pub(crate) fn run(
             break;
         }
     }
-    let start = std::time::Instant::now();
+    let start = crate::clocks::Stamp::now();
     let outcome = match verdict {
         Verdict::Run => f(ctx, mem),
         Verdict::Return(r) => r.map_err(Error::Errno),

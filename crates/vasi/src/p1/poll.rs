@@ -2,10 +2,11 @@
 
 use super::abi::{self, eventtype, subclockflags, EVENT_SIZE, SUBSCRIPTION_SIZE};
 use crate::clocks::ClockId;
+use crate::clocks::Stamp;
 use crate::stdio::Readiness;
 use crate::table::Descriptor;
 use crate::{Errno, Error, GuestMemory, WasiCtx};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Waits for the first of `nsubscriptions` subscriptions at `in_` to fire;
 /// writes one `event` per fired subscription to `out` and their number to
@@ -102,7 +103,7 @@ pub fn poll_oneoff(
         }
     }
 
-    let started = Instant::now();
+    let started = Stamp::now();
     let waitable = !sockets.is_empty() || !inputs.is_empty();
     if waitable {
         // Wait for stdin or a socket, up to the earliest clock (not at all if
