@@ -59,6 +59,10 @@ function splitMount(value, flag) {
 }
 
 function parse(argv) {
+  if (argv[0] === "--version" || argv[0] === "-V") {
+    process.stdout.write("vasi-node 0.1.0\n");
+    process.exit(0);
+  }
   if (argv[0] === "--help" || argv[0] === "-h") {
     process.stdout.write(`${USAGE}\n`);
     process.exit(0);
@@ -143,7 +147,10 @@ function parse(argv) {
   }
   if (i >= argv.length) usage("no module to run");
   o.module = argv[i];
-  o.args = [argv[i], ...argv.slice(i + 1)];
+  // As with `vasi run`, a `--` after the module only ends vasi's flags.
+  const rest = argv.slice(i + 1);
+  if (rest[0] === "--") rest.shift();
+  o.args = [argv[i], ...rest];
   return o;
 }
 
