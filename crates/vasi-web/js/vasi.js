@@ -470,7 +470,7 @@ class Run {
       index = this.check(ex.vasi_mount_tar(pathBytes.length, spec.overlay ? 1 : 0, parseSize(spec.memory)), where);
     } else {
       this.put(pathBytes);
-      index = this.check(ex.vasi_mount_memory(parseSize(spec.memory)), where);
+      index = this.check(ex.vasi_mount_memory(parseSize(spec.memory), Number(spec.inodes ?? 0)), where);
       if (spec.files != null) this.addFiles(index, "", spec.files, where);
     }
     if (spec.readOnly) ex.vasi_mount_read_only(index);

@@ -215,10 +215,13 @@ impl State {
         }
     }
 
-    fn mem_options(&self, quota: f64) -> MemFsOptions {
+    fn mem_options(&self, quota: f64, inodes: f64) -> MemFsOptions {
         let mut options = MemFsOptions::default();
         if quota > 0.0 {
             options.bytes = quota as u64;
+        }
+        if inodes > 0.0 {
+            options.inodes = inodes as u64;
         }
         options.clock = self.clock.clone().map(|c| c as Arc<dyn Clocks>);
         options
@@ -338,15 +341,15 @@ pub extern "C" fn vasi_trace(durations: i32) -> i32 {
 }
 
 /// Mounts an empty in-memory filesystem at the path in the buffer, with a
-/// byte quota (0: the default); returns its index.
+/// byte quota and an inode quota (0: the defaults); returns its index.
 #[no_mangle]
-pub extern "C" fn vasi_mount_memory(quota: f64) -> i32 {
+pub extern "C" fn vasi_mount_memory(quota: f64, inodes: f64) -> i32 {
     let path = take_string();
     with_state(|st| {
         let Ok(path) = path else {
             return st.fail("a mount path is not UTF-8");
         };
-        let fs = MemFs::with_options(st.mem_options(quota));
+        let fs = MemFs::with_options(st.mem_options(quota, inodes));
         st.mounts.push(Mount {
             path,
             dir: fs.root(),
@@ -377,7 +380,7 @@ pub extern "C" fn vasi_mount_tar(path_len: u32, overlay: i32, quota: f64) -> i32
             return st.fail("a mount path is not UTF-8");
         };
         let (dir, mem): (Arc<dyn Dir>, _) = if overlay != 0 {
-            let upper = MemFs::with_options(st.mem_options(quota));
+            let upper = MemFs::with_options(st.mem_options(quota, 0.0));
             (Arc::new(Overlay::new(upper.root(), fs.root())), None)
         } else {
             (fs.root(), None)
