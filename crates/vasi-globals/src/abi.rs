@@ -65,10 +65,12 @@ pub fn get(
     value_out: u32,
 ) -> Result<i32, Error> {
     mem.check(value_out, 8, 8)?;
-    let name = mem.slice(name_ptr, name_len)?;
-    if !valid_len(name.len()) {
+    mem.check(name_ptr, name_len, 1)?;
+    if !valid_len(name_len as usize) {
         return Ok(INVALID_NAME);
     }
+    let name = mem.read_bytes(name_ptr, name_len)?;
+    let name = &*name;
     // Only valid names are ever set, so a hit needs no UTF-8 check.
     match globals.get_bytes(name) {
         Some(value) => {

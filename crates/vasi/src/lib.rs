@@ -56,6 +56,6 @@ pub use ctx::{BuildError, RaiseHandler, WasiCtx, WasiCtxBuilder, DEFAULT_MAX_OPE
 pub use errno::Errno;
 pub use error::{Error, I32Exit, StopReason, Stopped, Trap};
 pub use interrupt::InterruptHandle;
-pub use memory::{GuestMemory, Iovecs};
+pub use memory::{CopyMemory, GuestBytes, GuestMemory, GuestStr, Iovecs, Pieces, MAX_STR, PIECE};
 pub use random::Random;
 pub use stdio::CaptureBuffer;

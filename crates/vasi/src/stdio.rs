@@ -125,9 +125,12 @@ impl OutputStream {
             if len == 0 {
                 return Ok(0);
             }
-            w.write_all(mem.slice(buf, len)?).map_err(to_error)?;
+            let n = mem.drain(buf, len, crate::Pieces::UntilShort, |src| {
+                w.write_all(src).map_err(to_error)?;
+                Ok(src.len())
+            })?;
             w.flush().map_err(to_error)?;
-            return Ok(len as usize);
+            return Ok(n);
         }
         let mut total = 0usize;
         for i in 0..iovs.count() {
@@ -136,15 +139,17 @@ impl OutputStream {
             if len == 0 {
                 continue;
             }
-            let src = mem.slice(buf, len)?;
-            let written = match &mut self.sink {
-                // The embedder's writer (a capture buffer, a sink...): the
-                // hot path.
-                Sink::Any(w) => w.write_all(src).map_err(to_error),
-                _ => self.write_host(src, interrupt),
-            };
+            let written = mem.drain(buf, len, crate::Pieces::UntilShort, |src| {
+                match &mut self.sink {
+                    // The embedder's writer (a capture buffer, a sink...): the
+                    // hot path.
+                    Sink::Any(w) => w.write_all(src).map_err(to_error)?,
+                    _ => self.write_host(src, interrupt)?,
+                }
+                Ok(src.len())
+            });
             match written {
-                Ok(()) => total += src.len(),
+                Ok(n) => total += n,
                 Err(crate::Error::Errno(_)) if total > 0 => break,
                 Err(e) => return Err(e),
             }

@@ -266,7 +266,18 @@ impl Hook for Tracer {
 /// A guest string argument, if readable.
 fn str_arg(call: &Call<'_>, mem: &GuestMemory<'_>, ptr: &str, len: &str) -> Option<String> {
     let (p, l) = (call.arg(ptr)? as u32, call.arg(len)? as u32);
-    Some(String::from_utf8_lossy(mem.slice(p, l).ok()?).into_owned())
+    if l > crate::MAX_STR {
+        return None;
+    }
+    Some(String::from_utf8_lossy(&mem.read_bytes(p, l).ok()?).into_owned())
+}
+
+/// The first [`SHOWN_BYTES`] of a guest buffer, if it is in bounds (only
+/// those are copied).
+fn shown_bytes(mem: &GuestMemory<'_>, ptr: u32, len: u32) -> Option<Vec<u8>> {
+    mem.check(ptr, len, 1).ok()?;
+    let b = mem.read_bytes(ptr, len.min(SHOWN_BYTES as u32)).ok()?;
+    Some(b.to_vec())
 }
 
 /// Writes `bytes` quoted and escaped, cut after [`SHOWN_BYTES`].
@@ -296,8 +307,9 @@ fn iovec_data(out: &mut String, mem: &GuestMemory<'_>, iovs: u64, count: u64, li
             None => u64::from(len),
         };
         if shown.len() < SHOWN_BYTES {
-            if let Ok(b) = mem.slice(buf, take as u32) {
-                shown.extend_from_slice(&b[..b.len().min(SHOWN_BYTES - shown.len())]);
+            let want = (take as usize).min(SHOWN_BYTES - shown.len());
+            if let Ok(b) = mem.read_bytes(buf, want as u32) {
+                shown.extend_from_slice(&b);
             }
         }
         total += take;
@@ -427,9 +439,9 @@ fn input(
         ) => return false,
         (_, "path" | "old_path" | "new_path") => {
             let len = data_len(&format!("{param}_len"));
-            match mem.slice(v as u32, len as u32) {
-                Ok(b) => quoted(out, b, b.len()),
-                Err(_) => out.push_str("<bad pointer>"),
+            match shown_bytes(mem, v as u32, len as u32) {
+                Some(b) => quoted(out, &b, len as usize),
+                None => out.push_str("<bad pointer>"),
             }
         }
         ("fd_write" | "fd_pwrite", "iovs") => iovec_data(out, mem, v, data_len("iovs_len"), None),
@@ -592,9 +604,9 @@ fn outputs(t: &Tracer, ctx: &WasiCtx, call: &Call<'_>, mem: &GuestMemory<'_>, ou
         "path_readlink" => {
             let n = u32_at("bufused").unwrap_or(0);
             out.push_str(" target=");
-            match mem.slice(arg("buf"), n) {
-                Ok(b) => quoted(out, b, b.len()),
-                Err(_) => out.push('?'),
+            match shown_bytes(mem, arg("buf"), n) {
+                Some(b) => quoted(out, &b, n as usize),
+                None => out.push('?'),
             }
         }
         _ => {}

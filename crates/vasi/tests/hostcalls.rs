@@ -2,11 +2,12 @@
 //! path resolution and its confinement, symlinks, readdir cookies and their
 //! linear cost, and errno choices.
 
+use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use vasi::p1::abi::{filetype, lookupflags, oflags, rights};
 use vasi::vfs::{Dir, DirEntry, HostDir, MemFs, Node, OpenOptions, ReadDir, SetTime, Stat};
-use vasi::{p1, Errno, Error, GuestMemory, WasiCtx, WasiCtxBuilder};
+use vasi::{p1, CopyMemory, Errno, Error, GuestMemory, WasiCtx, WasiCtxBuilder};
 
 const SANDBOX: u32 = 3;
 const PATH: u32 = 1024;
@@ -17,7 +18,36 @@ const BUF: u32 = 8192;
 struct Env {
     ctx: WasiCtx,
     mem: Vec<u8>,
+    kind: MemKind,
     _tmp: Option<tempfile::TempDir>,
+}
+
+/// Which kind of [`GuestMemory`] the calls see.
+#[derive(Clone, Copy, Debug)]
+enum MemKind {
+    /// An exclusive slice, as the native bindings pass.
+    Slice,
+    /// Reached only by copies, as in a JS host.
+    Copying,
+    /// A shared memory (wasi-threads), reached with raw-pointer copies.
+    Shared,
+}
+
+/// A memory reached only through [`CopyMemory`].
+struct Copies<'a> {
+    bytes: &'a mut [u8],
+}
+
+impl CopyMemory for Copies<'_> {
+    fn len(&self) -> usize {
+        self.bytes.len()
+    }
+    fn read(&self, offset: usize, dst: &mut [u8]) {
+        dst.copy_from_slice(&self.bytes[offset..offset + dst.len()]);
+    }
+    fn write(&mut self, offset: usize, src: &[u8]) {
+        self.bytes[offset..offset + src.len()].copy_from_slice(src);
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -49,6 +79,7 @@ impl Env {
         Env {
             ctx,
             mem: vec![0; 1 << 16],
+            kind: MemKind::Slice,
             _tmp: tmp,
         }
     }
@@ -57,12 +88,32 @@ impl Env {
         &mut self,
         f: impl FnOnce(&mut WasiCtx, &mut GuestMemory<'_>) -> Result<(), Error>,
     ) -> Result<(), Errno> {
-        let mut mem = GuestMemory::new(&mut self.mem);
-        match f(&mut self.ctx, &mut mem) {
+        let r = match self.kind {
+            MemKind::Slice => f(&mut self.ctx, &mut GuestMemory::new(&mut self.mem)),
+            MemKind::Copying => {
+                let mut copies = Copies {
+                    bytes: &mut self.mem,
+                };
+                f(&mut self.ctx, &mut GuestMemory::copying(&mut copies))
+            }
+            MemKind::Shared => {
+                let cells: Vec<UnsafeCell<u8>> =
+                    self.mem.iter().map(|&b| UnsafeCell::new(b)).collect();
+                let r = f(&mut self.ctx, &mut GuestMemory::shared(&cells));
+                self.mem = cells.into_iter().map(UnsafeCell::into_inner).collect();
+                r
+            }
+        };
+        match r {
             Ok(()) => Ok(()),
             Err(Error::Errno(e)) => Err(e),
             Err(e) => panic!("unexpected {e:?}"),
         }
+    }
+
+    fn with_memory(mut self, kind: MemKind) -> Self {
+        self.kind = kind;
+        self
     }
 
     fn put(&mut self, at: u32, bytes: &[u8]) -> u32 {
@@ -162,6 +213,11 @@ macro_rules! on_both {
             fn mem() { run(Env::new(Backend::Mem)) }
             #[test]
             fn host() { run(Env::new(Backend::Host)) }
+            // The same calls over the other kinds of guest memory.
+            #[test]
+            fn mem_copying() { run(Env::new(Backend::Mem).with_memory(MemKind::Copying)) }
+            #[test]
+            fn host_shared() { run(Env::new(Backend::Host).with_memory(MemKind::Shared)) }
         }
     )*};
 }
@@ -554,6 +610,7 @@ fn nested_mounts_appear_inside_outer_ones() {
     let mut env = Env {
         ctx,
         mem: vec![0; 1 << 16],
+        kind: MemKind::Slice,
         _tmp: None,
     };
     assert_eq!(
@@ -646,6 +703,7 @@ fn proc_raise_reaches_the_embedder_only() {
     let mut env = Env {
         ctx,
         mem: vec![0; 1024],
+        kind: MemKind::Slice,
         _tmp: None,
     };
     assert_eq!(env.call(|c, m| p1::proc_raise(c, m, 2)), Ok(()));
@@ -662,6 +720,7 @@ fn poll_sees_stdin_data_and_its_end() {
     let mut env = Env {
         ctx,
         mem: vec![0; 1 << 16],
+        kind: MemKind::Slice,
         _tmp: None,
     };
     // One fd_read subscription on fd 0 at 2048, its event at 4096.
@@ -686,4 +745,74 @@ fn poll_sees_stdin_data_and_its_end() {
     assert_eq!(poll(&mut env), (7, 0, 1), "the end of stdin is a hangup");
     env.call(|c, m| p1::fd_read(c, m, 0, 0, 1, OUT)).unwrap();
     assert_eq!(env.u32_at(OUT), 0);
+}
+
+/// Transfers larger than the pieces that copying and shared memories move at
+/// once ([`vasi::PIECE`]) arrive whole, in order, on every kind of memory:
+/// files written and read through several iovecs, a readdir buffer far larger
+/// than a piece, and random bytes (the same stream from the same seed).
+#[test]
+fn bulk_transfers_are_whole_on_every_memory() {
+    let big = 3 * vasi::PIECE + 5;
+    let data: Vec<u8> = (0..big).map(|i| (i * 7 % 251) as u8).collect();
+    let mut seen = Vec::new();
+    for kind in [MemKind::Slice, MemKind::Copying, MemKind::Shared] {
+        let fs = MemFs::new();
+        for i in 0..300 {
+            fs.write(&format!("entry-{i:03}"), b"").unwrap();
+        }
+        let ctx = WasiCtxBuilder::new()
+            .preopen_dir(fs.root(), "/sandbox")
+            .deterministic(7)
+            .build()
+            .unwrap();
+        let mut env = Env {
+            ctx,
+            mem: vec![0; 1 << 20],
+            kind,
+            _tmp: None,
+        };
+        let fd = env.open(SANDBOX, "big", oflags::CREAT, false).unwrap();
+        // Two iovecs: `data` split unevenly, at 64 KiB and 400 KiB.
+        let (a, b) = data.split_at(vasi::PIECE + 1);
+        let iov = 256u32;
+        let (pa, pb) = (0x1_0000u32, 0x8_0000u32);
+        env.put(pa, a);
+        env.put(pb, b);
+        for (i, (p, l)) in [(pa, a.len()), (pb, b.len())].into_iter().enumerate() {
+            env.put(iov + 8 * i as u32, &p.to_le_bytes());
+            env.put(iov + 8 * i as u32 + 4, &(l as u32).to_le_bytes());
+        }
+        env.call(|c, m| p1::fd_write(c, m, fd, iov, 2, OUT))
+            .unwrap();
+        assert_eq!(env.u32_at(OUT) as usize, big, "{kind:?}");
+        assert_eq!(fs.read("big").unwrap(), data, "{kind:?}");
+        // Read it back into fresh buffers with pread.
+        env.mem[pa as usize..pa as usize + a.len()].fill(0);
+        env.mem[pb as usize..pb as usize + b.len()].fill(0);
+        env.call(|c, m| p1::fd_pread(c, m, fd, iov, 2, 0, OUT))
+            .unwrap();
+        assert_eq!(env.u32_at(OUT) as usize, big, "{kind:?}");
+        assert_eq!(&env.mem[pa as usize..pa as usize + a.len()], a, "{kind:?}");
+        assert_eq!(&env.mem[pb as usize..pb as usize + b.len()], b, "{kind:?}");
+        // A short file fills a prefix only, and says so.
+        env.call(|c, m| p1::fd_pread(c, m, fd, iov, 2, big as u64 - 10, OUT))
+            .unwrap();
+        assert_eq!(env.u32_at(OUT), 10, "{kind:?}");
+        // One readdir call into a 512 KiB buffer lists every entry.
+        let dir = env.open(SANDBOX, ".", oflags::DIRECTORY, false).unwrap();
+        let buf_len = 512 * 1024;
+        env.call(|c, m| p1::fd_readdir(c, m, dir, pb, buf_len, 0, OUT))
+            .unwrap();
+        let used = env.u32_at(OUT) as usize;
+        assert!(used < buf_len as usize, "{kind:?}");
+        // `.`, `..`, `big` and 300 entries of 24 + 9 bytes.
+        assert_eq!(used, 2 * 24 + 3 + (24 + 3) + 300 * (24 + 9), "{kind:?}");
+        // random_get of more than a piece.
+        env.call(|c, m| p1::random_get(c, m, pa, big as u32))
+            .unwrap();
+        seen.push(env.mem[pa as usize..pa as usize + big].to_vec());
+    }
+    assert!(seen.windows(2).all(|w| w[0] == w[1]));
+    assert!(seen[0].iter().any(|&b| b != 0));
 }

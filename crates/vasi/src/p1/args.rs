@@ -59,8 +59,7 @@ fn write_list(
     ptrs: u32,
     buf: u32,
 ) -> Result<(), Error> {
-    mem.slice_mut(buf, list.bytes.len() as u32)?
-        .copy_from_slice(&list.bytes);
+    mem.copy_in(buf, &list.bytes)?;
     for (i, &offset) in list.offsets.iter().enumerate() {
         let at = (i as u32)
             .checked_mul(4)

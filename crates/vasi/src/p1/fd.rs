@@ -4,7 +4,7 @@ use super::abi::{self, fdflags, filetype, fstflags, rights, whence};
 use crate::memory::{room, MAX_IO};
 use crate::table::{Descriptor, DirCursor, OpenFile};
 use crate::vfs::{FileType, SetTime, Stat};
-use crate::{Errno, Error, GuestMemory, WasiCtx};
+use crate::{Errno, Error, GuestMemory, Pieces, WasiCtx};
 use std::io::{self, Read};
 
 /// The open regular file behind `fd`: `EBADF` for a closed fd or a directory,
@@ -76,7 +76,8 @@ pub fn fd_read(
                 if len == 0 {
                     continue;
                 }
-                n = r.read(mem.slice_mut(buf, len)?, &ctx.interrupt)?;
+                let interrupt = &ctx.interrupt;
+                n = mem.fill(buf, len, Pieces::Once, |dst| r.read(dst, interrupt))?;
                 break;
             }
             n
@@ -87,7 +88,9 @@ pub fn fd_read(
                 let (buf, len) = mem.iovec(iovs, i);
                 if len > 0 {
                     super::sock::wait_ready(stream, *flags, false, &ctx.interrupt)?;
-                    n = retry_io(|| stream.read(mem.slice_mut(buf, len)?).map_err(stream_io))?;
+                    n = mem.fill(buf, len, Pieces::Once, |dst| {
+                        retry_io(|| stream.read(dst).map_err(stream_io))
+                    })?;
                     break;
                 }
             }
@@ -111,12 +114,19 @@ fn read_file_at(
     for i in 0..iovs.count() {
         let (buf, len) = mem.iovec(iovs, i);
         let room = room(total, len);
-        let dst = mem.slice_mut(buf, room)?;
-        let n = match f.file.read_at(dst, offset + total as u64) {
+        let mut at = offset + total as u64;
+        let read = mem.fill(buf, room, Pieces::UntilShort, |dst| {
+            let n = f.file.read_at(dst, at)?;
+            at += n as u64;
+            Ok(n)
+        });
+        let n = match read {
             Ok(n) => n,
             // A directory opened unchecked: as for any directory fd.
-            Err(Errno::Isdir) if total == 0 && f.unchecked.is_some() => return Err(Error::badf()),
-            Err(e) if total == 0 => return Err(e.into()),
+            Err(Error::Errno(Errno::Isdir)) if total == 0 && f.unchecked.is_some() => {
+                return Err(Error::badf())
+            }
+            Err(e) if total == 0 => return Err(e),
             Err(_) => break,
         };
         total += n;
@@ -177,17 +187,24 @@ pub fn fd_write(
                 let mut total = 0usize;
                 for i in 0..iovs.count() {
                     let (buf, len) = mem.iovec(iovs, i);
-                    let src = mem.slice(buf, room(total, len))?;
-                    if src.is_empty() {
+                    let len = room(total, len);
+                    if len == 0 {
                         // As write(2): nothing moves, grows or is stamped.
                         continue;
                     }
-                    match f.file.append(src) {
-                        Ok((n, end)) => {
-                            total += n;
-                            f.position = end;
-                        }
-                        Err(e) if total == 0 => return Err(e.into()),
+                    let file = &f.file;
+                    let mut end = None;
+                    let appended = mem.drain(buf, len, Pieces::UntilShort, |src| {
+                        let (n, e) = file.append(src)?;
+                        end = Some(e);
+                        Ok(n)
+                    });
+                    if let Some(end) = end {
+                        f.position = end;
+                    }
+                    match appended {
+                        Ok(n) => total += n,
+                        Err(e) if total == 0 => return Err(e),
                         Err(_) => break,
                     }
                     if total == MAX_IO {
@@ -255,15 +272,20 @@ fn write_file_at(
     for i in 0..iovs.count() {
         let (buf, len) = mem.iovec(iovs, i);
         let len = room(total, len);
-        let src = mem.slice(buf, len)?;
-        if src.is_empty() {
+        if len == 0 {
             // An empty write past the end grows nothing (as pwrite(2)), on
             // every backend: the backend is not asked at all.
             continue;
         }
-        let n = match f.file.write_at(src, offset + total as u64) {
+        let mut at = offset + total as u64;
+        let written = mem.drain(buf, len, Pieces::UntilShort, |src| {
+            let n = f.file.write_at(src, at)?;
+            at += n as u64;
+            Ok(n)
+        });
+        let n = match written {
             Ok(n) => n,
-            Err(e) if total == 0 => return Err(e.into()),
+            Err(e) if total == 0 => return Err(e),
             Err(_) => break,
         };
         total += n;
@@ -662,9 +684,7 @@ pub fn fd_prestat_dir_name(
                 if (path_len as usize) < name.len() {
                     return Err(Errno::Nametoolong.into());
                 }
-                mem.slice_mut(path, name.len() as u32)?
-                    .copy_from_slice(name.as_bytes());
-                Ok(())
+                mem.copy_in(path, name.as_bytes())
             }
             None => Err(Error::badf()),
         },
@@ -699,8 +719,13 @@ pub fn fd_readdir(
     };
     require(od.rights_base, rights::FD_READDIR)?;
     mem.check(bufused, 4, 4)?;
-    let out = mem.slice_mut(buf, buf_len)?;
-    let mut used = 0usize;
+    mem.check(buf, buf_len, 1)?;
+    let mut out = DirentBuf {
+        mem,
+        buf,
+        len: buf_len as usize,
+        used: 0,
+    };
     let mut cookie = cookie;
     if cookie < 2 {
         // Starting over: list the directory afresh, as it is now.
@@ -709,8 +734,9 @@ pub fn fd_readdir(
         while cookie < 2 {
             let name: &[u8] = if cookie == 0 { b"." } else { b".." };
             let header = abi::dirent(cookie + 1, ino, name.len() as u32, filetype::DIRECTORY);
-            if !put_dirent(out, &mut used, &header, name) {
-                return mem.write_u32(bufused, used as u32);
+            if !out.put(&header, name) {
+                let used = out.used as u32;
+                return mem.write_u32(bufused, used);
             }
             cookie += 1;
         }
@@ -739,7 +765,7 @@ pub fn fd_readdir(
             entry.name.len() as u32,
             abi::filetype_raw(entry.filetype),
         );
-        if put_dirent(out, &mut used, &header, entry.name.as_bytes()) {
+        if out.put(&header, entry.name.as_bytes()) {
             cursor.cookie = next;
         } else {
             cursor.pending = Some(entry);
@@ -747,21 +773,40 @@ pub fn fd_readdir(
         }
     }
     od.cursor = Some(cursor);
-    mem.write_u32(bufused, used as u32)
+    let used = out.used as u32;
+    mem.write_u32(bufused, used)
 }
 
-/// Appends a record to `out`, cut off at its end; returns whether it fit whole.
-fn put_dirent(out: &mut [u8], used: &mut usize, header: &[u8], name: &[u8]) -> bool {
-    for part in [header, name] {
-        let room = out.len() - *used;
-        let n = part.len().min(room);
-        out[*used..*used + n].copy_from_slice(&part[..n]);
-        *used += n;
-        if n < part.len() {
-            return false;
+/// The guest's `fd_readdir` buffer (checked), filled record by record: only
+/// the bytes of the records are copied, however large the buffer.
+struct DirentBuf<'m, 'a> {
+    mem: &'m mut GuestMemory<'a>,
+    buf: u32,
+    len: usize,
+    used: usize,
+}
+
+impl DirentBuf<'_, '_> {
+    /// Appends a record, cut off at the buffer's end; returns whether it fit
+    /// whole.
+    fn put(&mut self, header: &[u8], name: &[u8]) -> bool {
+        for part in [header, name] {
+            let n = part.len().min(self.len - self.used);
+            // In bounds: the whole buffer was checked.
+            if self
+                .mem
+                .copy_in(self.buf + self.used as u32, &part[..n])
+                .is_err()
+            {
+                return false;
+            }
+            self.used += n;
+            if n < part.len() {
+                return false;
+            }
         }
+        true
     }
-    true
 }
 
 /// Moves descriptor `from` to number `to`, closing what `to` held; both must be

@@ -78,7 +78,7 @@ pub fn path_filestat_get(
 ) -> Result<(), Error> {
     let dir = dir_fd(ctx, fd, rights::PATH_FILESTAT_GET)?;
     let follow = follow(flags)?;
-    let path = mem.read_str(path, path_len)?;
+    let path = &*mem.read_str(path, path_len)?;
     let stat = stat_path(dir, path, follow)?;
     mem.write_struct(buf, 8, &super::abi::filestat(&stat))
 }
@@ -109,7 +109,7 @@ pub fn path_filestat_set_times(
     let dir = dir_fd(ctx, fd, rights::PATH_FILESTAT_SET_TIMES)?;
     let follow = follow(flags)?;
     let (a, m) = super::fd::set_times(atim, mtim, fst_flags)?;
-    let path = mem.read_str(path, path_len)?;
+    let path = &*mem.read_str(path, path_len)?;
     let mut res = Resolver::new(dir);
     let (r, _) = resolve_final(&mut res, path, follow)?;
     match r.name() {
@@ -130,7 +130,7 @@ pub fn path_create_directory(
     path_len: u32,
 ) -> Result<(), Error> {
     let dir = dir_fd(ctx, fd, rights::PATH_CREATE_DIRECTORY)?;
-    let path = mem.read_str(path, path_len)?;
+    let path = &*mem.read_str(path, path_len)?;
     let mut res = Resolver::new(dir);
     let r = res.walk(path)?;
     match r.name() {
@@ -150,7 +150,7 @@ pub fn path_remove_directory(
     path_len: u32,
 ) -> Result<(), Error> {
     let dir = dir_fd(ctx, fd, rights::PATH_REMOVE_DIRECTORY)?;
-    let path = mem.read_str(path, path_len)?;
+    let path = &*mem.read_str(path, path_len)?;
     let mut res = Resolver::new(dir);
     let r = res.walk(path)?;
     match &r.last {
@@ -172,7 +172,7 @@ pub fn path_unlink_file(
     path_len: u32,
 ) -> Result<(), Error> {
     let dir = dir_fd(ctx, fd, rights::PATH_UNLINK_FILE)?;
-    let path = mem.read_str(path, path_len)?;
+    let path = &*mem.read_str(path, path_len)?;
     let mut res = Resolver::new(dir);
     let r = res.walk(path)?;
     let Some(name) = r.name() else {
@@ -205,8 +205,8 @@ pub fn path_rename(
 ) -> Result<(), Error> {
     let old_dir = dir_fd(ctx, fd, rights::PATH_RENAME_SOURCE)?;
     let new_dir = dir_fd(ctx, new_fd, rights::PATH_RENAME_TARGET)?;
-    let old_path = mem.read_str(old_path, old_path_len)?;
-    let new_path = mem.read_str(new_path, new_path_len)?;
+    let old_path = &*mem.read_str(old_path, old_path_len)?;
+    let new_path = &*mem.read_str(new_path, new_path_len)?;
     let mut old_res = Resolver::new(old_dir);
     let old = old_res.walk(old_path)?;
     let mut new_res = Resolver::new(new_dir);
@@ -285,7 +285,7 @@ pub fn path_open(
         != 0;
     let read = fs_rights_base & (rights::FD_READ | rights::FD_READDIR) != 0 || !write;
 
-    let path = mem.read_str(path, path_len)?;
+    let path = &*mem.read_str(path, path_len)?;
     // Checked before anything is opened or created.
     mem.check(fd_out, 4, 4)?;
     let mut res = Resolver::new(dir);
@@ -386,7 +386,7 @@ pub fn path_readlink(
     bufused: u32,
 ) -> Result<(), Error> {
     let dir = dir_fd(ctx, fd, rights::PATH_READLINK)?;
-    let path = mem.read_str(path, path_len)?;
+    let path = &*mem.read_str(path, path_len)?;
     let mut res = Resolver::new(dir);
     let r = res.walk(path)?;
     let Some(name) = r.name() else {
@@ -397,8 +397,7 @@ pub fn path_readlink(
     }
     let target = r.dir.read_link(name)?;
     let n = target.len().min(buf_len as usize);
-    mem.slice_mut(buf, n as u32)?
-        .copy_from_slice(&target.as_bytes()[..n]);
+    mem.copy_in(buf, &target.as_bytes()[..n])?;
     mem.write_u32(bufused, n as u32)
 }
 
@@ -419,8 +418,8 @@ pub fn path_symlink(
     new_path_len: u32,
 ) -> Result<(), Error> {
     let dir = dir_fd(ctx, fd, rights::PATH_SYMLINK)?;
-    let target = mem.read_str(old_path, old_path_len)?;
-    let new_path = mem.read_str(new_path, new_path_len)?;
+    let target = &*mem.read_str(old_path, old_path_len)?;
+    let new_path = &*mem.read_str(new_path, new_path_len)?;
     if target.is_empty() {
         return Err(Errno::Noent.into());
     }
@@ -469,8 +468,8 @@ pub fn path_link(
     let old_dir = dir_fd(ctx, old_fd, rights::PATH_LINK_SOURCE)?;
     let new_dir = dir_fd(ctx, new_fd, rights::PATH_LINK_TARGET)?;
     let follow = follow(old_flags)?;
-    let old_path = mem.read_str(old_path, old_path_len)?;
-    let new_path = mem.read_str(new_path, new_path_len)?;
+    let old_path = &*mem.read_str(old_path, old_path_len)?;
+    let new_path = &*mem.read_str(new_path, new_path_len)?;
     let mut old_res = Resolver::new(old_dir);
     let (old, old_stat) = resolve_final(&mut old_res, old_path, follow)?;
     let (Some(old_name), Some(st)) = (old.name(), old_stat) else {

@@ -1,6 +1,6 @@
 //! `random_get`.
 
-use crate::{Error, GuestMemory, WasiCtx};
+use crate::{Error, GuestMemory, Pieces, WasiCtx};
 
 /// Fills `buf..buf+len` with random bytes, straight into guest memory.
 ///
@@ -11,6 +11,10 @@ pub fn random_get(
     buf: u32,
     len: u32,
 ) -> Result<(), Error> {
-    ctx.random.fill(mem.slice_mut(buf, len)?)?;
+    let random = &mut ctx.random;
+    mem.fill(buf, len, Pieces::UntilShort, |dst| {
+        random.fill(dst)?;
+        Ok(dst.len())
+    })?;
     Ok(())
 }

@@ -5,7 +5,7 @@ use super::abi::fdflags;
 use super::fd::{retry_io, stream_io};
 use crate::memory::Iovecs;
 use crate::table::{Descriptor, Table};
-use crate::{Errno, Error, GuestMemory, InterruptHandle, WasiCtx};
+use crate::{Errno, Error, GuestMemory, InterruptHandle, Pieces, WasiCtx};
 use std::io::Write;
 use std::net::{Shutdown, TcpStream};
 
@@ -88,22 +88,24 @@ pub(crate) fn send(
     let interruptible = interrupt.armed() && flags & fdflags::NONBLOCK == 0;
     for i in 0..iovs.count() {
         let (buf, len) = mem.iovec(iovs, i);
-        let src = mem.slice(buf, crate::memory::room(total, len))?;
-        if src.is_empty() {
+        let len = crate::memory::room(total, len);
+        if len == 0 {
             continue;
         }
-        let n = if interruptible {
-            send_interruptibly(stream, src, interrupt)
-        } else {
-            retry_io(|| stream.write(src).map_err(stream_io))
-        };
+        let n = mem.drain(buf, len, Pieces::UntilShort, |src| {
+            if interruptible {
+                send_interruptibly(stream, src, interrupt)
+            } else {
+                retry_io(|| stream.write(src).map_err(stream_io))
+            }
+        });
         let n = match n {
             Ok(n) => n,
             Err(Error::Errno(_)) if total > 0 => break,
             Err(e) => return Err(e),
         };
         total += n;
-        if n < src.len() || total == crate::memory::MAX_IO {
+        if n < len as usize || total == crate::memory::MAX_IO {
             break;
         }
     }
@@ -211,13 +213,14 @@ pub fn sock_recv(
         let len = crate::memory::room(total, len);
         let mut filled = 0u32;
         while filled < len {
-            let dst = mem.slice_mut(buf + filled, len - filled)?;
             wait_ready(stream, flags, false, &ctx.interrupt)?;
-            let n = if ri_flags & RECV_PEEK != 0 {
-                retry_io(|| stream.peek(dst).map_err(stream_io))?
-            } else {
-                retry_io(|| std::io::Read::read(stream, dst).map_err(stream_io))?
-            };
+            let n = mem.fill(buf + filled, len - filled, Pieces::Once, |dst| {
+                if ri_flags & RECV_PEEK != 0 {
+                    retry_io(|| stream.peek(dst).map_err(stream_io))
+                } else {
+                    retry_io(|| std::io::Read::read(stream, dst).map_err(stream_io))
+                }
+            })?;
             total += n;
             filled += n as u32;
             if n == 0
