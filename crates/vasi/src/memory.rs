@@ -226,12 +226,12 @@ impl<'a> GuestMemory<'a> {
         if !ptr.is_multiple_of(align) {
             return Err(misaligned(ptr, align));
         }
-        let start = ptr as usize;
-        let end = start + len as usize; // cannot overflow: both are below 2^32 on 64-bit
-        if end > self.len {
+        // In u64: on a 32-bit host (vasi-web, wasm32) the sum can overflow usize.
+        let end = u64::from(ptr) + u64::from(len);
+        if end > self.len as u64 {
             return Err(out_of_bounds(ptr, len, self.len));
         }
-        Ok(start..end)
+        Ok(ptr as usize..end as usize)
     }
 
     /// Copies the checked range starting at `at` into `dst`.
@@ -532,8 +532,8 @@ impl<'a> GuestMemory<'a> {
         let iovs = Iovecs { ptr, count };
         for i in 0..count {
             let (buf, len) = self.iovec(iovs, i);
-            // Cannot overflow: both are below 2^32 on 64-bit.
-            if buf as usize + len as usize > self.len {
+            // In u64: cannot overflow, on 32-bit hosts either.
+            if u64::from(buf) + u64::from(len) > self.len as u64 {
                 return Err(out_of_bounds(buf, len, self.len));
             }
         }
