@@ -16,8 +16,8 @@ use std::time::Duration;
 use vasi::clocks::DeterministicClocks;
 use vasi::vfs::{Dir, MemFs, MemFsOptions, Overlay, ReadOnly, TarFs};
 use vasi::{
-    ClockId, Clocks, Errno, Error, GuestMemory, InterruptHandle, Random, StopReason, Stopped,
-    WasiCtx, WasiCtxBuilder,
+    ClockId, Clocks, CopyMemory, Errno, Error, GuestMemory, InterruptHandle, Random, StopReason,
+    Stopped, WasiCtx, WasiCtxBuilder,
 };
 
 /// What the JS loader provides (`js/vasi.js`, `imports.vasi`).
@@ -53,11 +53,6 @@ struct JsMemory {
     len: usize,
 }
 
-trait CopyMemory {
-    fn len(&self) -> usize;
-    fn read(&self, offset: usize, dst: &mut [u8]);
-    fn write(&mut self, offset: usize, src: &[u8]);
-}
 impl CopyMemory for JsMemory {
     fn len(&self) -> usize {
         self.len
@@ -512,17 +507,11 @@ fn call(
                 )));
             }
         }
-        // TEMPORARY until GuestMemory::copying lands: a whole copy.
-        let len = js::guest_len() as usize;
-        let mut js_mem = JsMemory { len };
-        let mut bytes = vec![0u8; len];
-        js_mem.read(0, &mut bytes);
-        let r = {
-            let mut mem = GuestMemory::new(&mut bytes);
-            f(ctx, &mut mem)
+        let mut js_mem = JsMemory {
+            len: js::guest_len() as usize,
         };
-        js_mem.write(0, &bytes);
-        r
+        let mut mem = GuestMemory::copying(&mut js_mem);
+        f(ctx, &mut mem)
     });
     match r {
         Ok(()) => 0,
