@@ -211,7 +211,7 @@ impl Clocks for DeterministicClocks {
 /// A point on the monotonic clock the core itself measures waits with
 /// (`poll_oneoff`, hook durations, [`HostClocks`]): `std::time::Instant`
 /// where the standard library has a clock, the clock set with
-/// [`set_platform_time`] on `wasm32-unknown-unknown`, where it has none (and
+/// `set_platform_time` on `wasm32-unknown-unknown`, where it has none (and
 /// `Instant::now` panics).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Stamp {

@@ -110,7 +110,7 @@ enum Backing<'a> {
 ///
 /// This is the one abstraction hostcalls use to reach guest memory: an
 /// exclusive slice (native bindings), a shared memory (wasi-threads) or a
-/// memory reached by copies (JS hosts); see the [module docs](self).
+/// memory reached by copies (JS hosts); the module docs of `memory.rs` say how each is reached.
 ///
 /// ```
 /// use vasi::GuestMemory;
