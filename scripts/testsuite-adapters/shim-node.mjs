@@ -50,7 +50,7 @@ const rest = argv.slice(i + 1);
 if (rest[0] === "--") rest.shift();
 const write = (fd) => new ConsoleStdout((bytes) => fs.writeSync(fd, bytes));
 const fds = [new OpenFile(new File(new Uint8Array(0))), write(1), write(2), ...preopens];
-const wasi = new WASI([module, ...rest], env, fds);
+const wasi = new WASI([module, ...rest], env, fds, { debug: false });
 try {
   const mod = await WebAssembly.compile(fs.readFileSync(module));
   const inst = await WebAssembly.instantiate(mod, { wasi_snapshot_preview1: wasi.wasiImport });

@@ -39,6 +39,8 @@ export interface RunOptions {
   seed?: number | bigint;
   /** Every hostcall, one line each (strace style). */
   trace?: ((line: string) => void) | { callback: (line: string) => void; families?: string[]; durations?: boolean };
+  /** More import modules for the guest, beside wasi_snapshot_preview1 (which is always vasi's). */
+  imports?: Record<string, Record<string, unknown>>;
   /** End the guest after this many milliseconds (checked at hostcalls and in sleeps): exit code 124. */
   timeout?: number;
 }
@@ -85,7 +87,7 @@ export const HOSTCALLS: readonly string[];
 export const EXIT_TRAP: 134;
 export const EXIT_TIMEOUT: 124;
 /** Compiles and checks a guest module (the errors `run` gives). */
-export function compileGuest(module: Bytes | WebAssembly.Module): Promise<WebAssembly.Module>;
+export function compileGuest(module: Bytes | WebAssembly.Module, extraImports?: Record<string, Record<string, unknown>>): Promise<WebAssembly.Module>;
 /** Parses a Size. */
 export function parseSize(size: Size): number;
 /** Blocks this thread for `ms` (Atomics.wait where allowed, a spin otherwise). */

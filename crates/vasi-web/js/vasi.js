@@ -39,6 +39,9 @@ export const EXIT_TIMEOUT = 124;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+// Looked up once: in Node, `performance` is a lazy getter on globalThis,
+// and looking it up again costs as much as the clock read.
+const perf = globalThis.performance;
 
 /** Bad input or an engine that cannot run vasi: one clear message. */
 export class VasiError extends Error {
@@ -219,8 +222,8 @@ function lineSplitter(callback) {
 }
 
 /** Compiles a guest module, with one clear error for each kind of bad input. */
-export async function compileGuest(moduleBytes) {
-  if (moduleBytes instanceof WebAssembly.Module) return checkGuest(moduleBytes);
+export async function compileGuest(moduleBytes, extraImports = {}) {
+  if (moduleBytes instanceof WebAssembly.Module) return checkGuest(moduleBytes, extraImports);
   const bytes = toBytes(moduleBytes, "the module");
   if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
     throw new VasiError("not a WebAssembly module (it does not start with \\0asm)");
@@ -237,14 +240,15 @@ export async function compileGuest(moduleBytes) {
         "(a malformed module, or one using a WebAssembly feature this engine lacks)",
     );
   }
-  return checkGuest(module);
+  return checkGuest(module, extraImports);
 }
 
 const PROVIDED = new Set(HOSTCALLS);
 
-function checkGuest(module) {
+function checkGuest(module, extraImports) {
   const missing = [];
   for (const imp of WebAssembly.Module.imports(module)) {
+    if (Object.hasOwn(extraImports, imp.module) && imp.module !== PREVIEW1 && imp.name in extraImports[imp.module]) continue;
     if (imp.module !== PREVIEW1 || imp.kind !== "function" || !PROVIDED.has(imp.name)) {
       missing.push(`${imp.module}.${imp.name}${imp.kind === "function" ? "" : ` (${imp.kind})`}`);
     }
@@ -293,12 +297,17 @@ export class Vasi {
    * `stderrBytes` hold the bytes); rejects with a VasiError for bad input.
    */
   async run(moduleBytes, options = {}) {
-    const module = await compileGuest(moduleBytes);
+    const module = await compileGuest(moduleBytes, options.imports ?? {});
     const run = new Run(options);
     const vasi = await WebAssembly.instantiate(this.#module, { vasi: run.imports() });
     run.attach(vasi);
     run.configure();
-    const guest = await WebAssembly.instantiate(module, { [PREVIEW1]: run.hostcalls() });
+    let guest;
+    try {
+      guest = await WebAssembly.instantiate(module, { ...(options.imports ?? {}), [PREVIEW1]: run.hostcalls() });
+    } catch (e) {
+      throw new VasiError(`cannot instantiate the module: ${e.message}`);
+    }
     return run.start(guest);
   }
 }
@@ -310,9 +319,8 @@ class Run {
     this.options = options;
     this.vasi = null;
     this.vmem = null;
-    this.v8 = new Uint8Array(0);
     this.gmem = null;
-    this.g8 = new Uint8Array(0);
+    this.vbytes = null; // set by imports()
     this.stdout = outputSink(options.stdout, "stdout");
     this.stderr = outputSink(options.stderr, "stderr");
     const trace = options.trace;
@@ -325,54 +333,56 @@ class Run {
     else if (stdin instanceof StdinPipe) this.stdinRead = (max) => stdin.read(max);
   }
 
-  /** vasi's memory as bytes, renewed after it grew. */
-  vbytes() {
-    if (this.v8.length === 0) this.v8 = new Uint8Array(this.vmem.buffer);
-    return this.v8;
-  }
-
   imports() {
     const run = this;
+    // The two memories' bytes, in closure variables (the hot path reads
+    // them on every copy); renewed when a memory grew (its old buffer is
+    // then detached and the view's length 0).
+    let v = new Uint8Array(0);
+    let g = new Uint8Array(0);
+    const vbytes = () => {
+      if (v.length === 0) v = new Uint8Array(run.vmem.buffer);
+      return v;
+    };
+    run.vbytes = vbytes;
     return {
       guest_len() {
-        if (run.g8.length === 0 && run.gmem !== null) run.g8 = new Uint8Array(run.gmem.buffer);
-        if (run.v8.length === 0) run.v8 = new Uint8Array(run.vmem.buffer);
-        return run.g8.length;
+        if (g.length === 0 && run.gmem !== null) g = new Uint8Array(run.gmem.buffer);
+        if (v.length === 0) v = new Uint8Array(run.vmem.buffer);
+        return g.length;
       },
       guest_read(offset, dst, len) {
-        const v = run.v8.length === 0 ? run.vbytes() : run.v8;
-        const g = run.g8;
+        if (v.length === 0) vbytes();
         dst >>>= 0;
         offset >>>= 0;
-        if (len <= 16) {
+        if (len <= 32) {
           for (let i = 0; i < len; i++) v[dst + i] = g[offset + i];
         } else {
           v.set(g.subarray(offset, offset + len), dst);
         }
       },
       guest_write(offset, src, len) {
-        const v = run.v8.length === 0 ? run.vbytes() : run.v8;
-        const g = run.g8;
+        if (v.length === 0) vbytes();
         src >>>= 0;
         offset >>>= 0;
-        if (len <= 16) {
+        if (len <= 32) {
           for (let i = 0; i < len; i++) g[offset + i] = v[src + i];
         } else {
           g.set(v.subarray(src, src + len), offset);
         }
       },
       now_monotonic() {
-        return performance.now() * 1e6;
+        return perf.now() * 1e6;
       },
       now_realtime() {
-        return (performance.timeOrigin + performance.now()) * 1e6;
+        return (perf.timeOrigin + perf.now()) * 1e6;
       },
       sleep(ns) {
         blockFor(ns / 1e6);
       },
       output(fd, src, len) {
         src >>>= 0;
-        const bytes = run.vbytes().slice(src, src + len);
+        const bytes = vbytes().slice(src, src + len);
         const sink = fd === 1 ? run.stdout : fd === 2 ? run.stderr : null;
         if (sink === null) run.trace?.write(bytes);
         else if (sink.chunks !== null) sink.chunks.push(bytes);
@@ -387,7 +397,7 @@ class Run {
           if (run.stdinPending.length === 0) return 0;
         }
         const n = Math.min(len, run.stdinPending.length);
-        run.vbytes().set(run.stdinPending.subarray(0, n), dst);
+        vbytes().set(run.stdinPending.subarray(0, n), dst);
         run.stdinPending = run.stdinPending.subarray(n);
         return n;
       },
@@ -395,7 +405,7 @@ class Run {
         dst >>>= 0;
         for (let at = 0; at < len; at += 65536) {
           const n = Math.min(65536, len - at);
-          crypto.getRandomValues(run.vbytes().subarray(dst + at, dst + at + n));
+          crypto.getRandomValues(vbytes().subarray(dst + at, dst + at + n));
         }
       },
     };
@@ -404,7 +414,6 @@ class Run {
   attach(instance) {
     this.vasi = instance.exports;
     this.vmem = instance.exports.memory;
-    this.v8 = new Uint8Array(this.vmem.buffer);
   }
 
   message() {
@@ -506,10 +515,7 @@ class Run {
 
   start(guest) {
     const memory = guest.exports.memory;
-    if (memory instanceof WebAssembly.Memory) {
-      this.gmem = memory;
-      this.g8 = new Uint8Array(memory.buffer);
-    }
+    if (memory instanceof WebAssembly.Memory) this.gmem = memory;
     let exitCode = 0;
     let trap;
     try {
