@@ -8,7 +8,8 @@ import http from "node:http";
 import fs from "node:fs";
 import path from "node:path";
 import assert from "node:assert/strict";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const js = path.resolve(here, "../../crates/vasi-web/js");
@@ -39,7 +40,7 @@ const server = http.createServer((req, res) => {
 await new Promise((r) => server.listen(0, "127.0.0.1", r));
 const base = `http://127.0.0.1:${server.address().port}/`;
 
-const puppeteer = (await import(pathToFileURL(path.join(process.env.VASI_NPM, "node_modules/puppeteer-core/lib/esm/puppeteer/puppeteer-core.js")))).default;
+const puppeteer = createRequire(path.join(process.env.VASI_NPM, "package.json"))("puppeteer-core");
 const browser = await puppeteer.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
   headless: true,
