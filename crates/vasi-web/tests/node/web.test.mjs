@@ -211,6 +211,7 @@ test("the README's example runs as written", async () => {
   } finally {
     globalThis.fetch = realFetch;
     console.log = realLog;
+    fs.rmSync(dir, { recursive: true, force: true });
   }
   assert.deepEqual(logged, [[0, "TODO: ship it\n"]]);
 });
@@ -247,4 +248,13 @@ test("scripts/vasi-node: exit codes, flags, one line for a trap", () => {
   assert.equal(r.status, 125);
   r = vasiNode(["run", "--bogus", print]);
   assert.equal(r.status, 2);
+  // --deterministic: two runs trace the same clock readings.
+  // (p1_clocks wants realtime strictly after 2020-01-01, the deterministic
+  // start: the in-memory mount's creation reads the clock once first.)
+  const traced = () => vasiNode(["run", "--deterministic", "--trace", "--mem-dir", "/tmp", path.join(programs, "p1_clocks.wasm")]);
+  const [a, b] = [traced(), traced()];
+  assert.equal(a.status, 0, a.stderr);
+  assert.match(a.stderr, /^clock_time_get\(/m);
+  assert.equal(a.stderr, b.stderr);
+  fs.rmSync(tmp, { recursive: true, force: true });
 });
