@@ -98,7 +98,7 @@ enum Backing<'a> {
     Slice(&'a mut [u8]),
     /// Other threads may write these bytes at any time (the wasm threads
     /// proposal's shared memory). Only raw-pointer copies touch them (see
-    /// [`GuestMemory::load`] and [`GuestMemory::store`]): no `&[u8]` or
+    /// `GuestMemory::load` and `GuestMemory::store`): no `&[u8]` or
     /// `&mut [u8]` is ever made over them, so no Rust reference aliases a
     /// concurrent write. A racing guest thread sees torn bytes, as it would
     /// from another guest thread; the host only ever reads its own copy.
@@ -235,8 +235,18 @@ impl<'a> GuestMemory<'a> {
     }
 
     /// Copies the checked range starting at `at` into `dst`.
-    #[inline]
+    #[inline(always)]
     fn load(&self, at: usize, dst: &mut [u8]) {
+        match &self.backing {
+            Backing::Slice(b) => dst.copy_from_slice(&b[at..at + dst.len()]),
+            _ => self.load_off_slice(at, dst),
+        }
+    }
+
+    /// [`load`](Self::load) from a shared or copying memory, out of line so
+    /// that the slice's path inlines to a plain copy.
+    #[inline(never)]
+    fn load_off_slice(&self, at: usize, dst: &mut [u8]) {
         match &self.backing {
             Backing::Slice(b) => dst.copy_from_slice(&b[at..at + dst.len()]),
             Backing::Shared(b) => {
@@ -259,15 +269,25 @@ impl<'a> GuestMemory<'a> {
     }
 
     /// Copies `src` to the checked range starting at `at`.
-    #[inline]
+    #[inline(always)]
     fn store(&mut self, at: usize, src: &[u8]) {
+        match &mut self.backing {
+            Backing::Slice(b) => b[at..at + src.len()].copy_from_slice(src),
+            _ => self.store_off_slice(at, src),
+        }
+    }
+
+    /// [`store`](Self::store) to a shared or copying memory, out of line.
+    #[inline(never)]
+    fn store_off_slice(&mut self, at: usize, src: &[u8]) {
         match &mut self.backing {
             Backing::Slice(b) => b[at..at + src.len()].copy_from_slice(src),
             Backing::Shared(b) => {
                 let dst = &b[at..at + src.len()];
-                // SAFETY: as in `load`: in bounds, written through a raw
-                // pointer obtained from the cells (`UnsafeCell` permits writes
-                // through a shared reference), and `src` is a host buffer.
+                // SAFETY: as in `load_off_slice`: in bounds, written through a
+                // raw pointer obtained from the cells (`UnsafeCell` permits
+                // writes through a shared reference), and `src` is a host
+                // buffer.
                 unsafe {
                     std::ptr::copy_nonoverlapping(
                         src.as_ptr(),
@@ -377,6 +397,18 @@ impl<'a> GuestMemory<'a> {
             let max = dst.len();
             return f(dst).map(|n| n.min(max));
         }
+        self.fill_pieces(r, pieces, f)
+    }
+
+    /// [`fill`](Self::fill) off a slice: out of line, so that the slice's
+    /// path stays small enough to inline.
+    #[inline(never)]
+    fn fill_pieces(
+        &mut self,
+        r: Range<usize>,
+        pieces: Pieces,
+        mut f: impl FnMut(&mut [u8]) -> Result<usize, Error>,
+    ) -> Result<usize, Error> {
         let mut at = r.start;
         let mut total = 0;
         loop {
@@ -428,6 +460,17 @@ impl<'a> GuestMemory<'a> {
             let src = &b[r];
             return f(src).map(|n| n.min(src.len()));
         }
+        self.drain_pieces(r, pieces, f)
+    }
+
+    /// [`drain`](Self::drain) off a slice, out of line.
+    #[inline(never)]
+    fn drain_pieces(
+        &self,
+        r: Range<usize>,
+        pieces: Pieces,
+        mut f: impl FnMut(&[u8]) -> Result<usize, Error>,
+    ) -> Result<usize, Error> {
         let mut at = r.start;
         let mut total = 0;
         loop {
@@ -465,42 +508,50 @@ impl<'a> GuestMemory<'a> {
     }
 
     /// Reads a little-endian `u16` (2-byte aligned).
+    #[inline]
     pub fn read_u16(&self, ptr: u32) -> Result<u16, Error> {
         Ok(u16::from_le_bytes(self.array(ptr, 2)?))
     }
 
     /// Reads a little-endian `u32` (4-byte aligned).
+    #[inline]
     pub fn read_u32(&self, ptr: u32) -> Result<u32, Error> {
         Ok(u32::from_le_bytes(self.array(ptr, 4)?))
     }
 
     /// Reads a little-endian `u64` (8-byte aligned).
+    #[inline]
     pub fn read_u64(&self, ptr: u32) -> Result<u64, Error> {
         Ok(u64::from_le_bytes(self.array(ptr, 8)?))
     }
 
     /// Writes a `u8`.
+    #[inline]
     pub fn write_u8(&mut self, ptr: u32, v: u8) -> Result<(), Error> {
         self.put(ptr, 1, [v])
     }
 
     /// Writes a little-endian `u16` (2-byte aligned).
+    #[inline]
     pub fn write_u16(&mut self, ptr: u32, v: u16) -> Result<(), Error> {
         self.put(ptr, 2, v.to_le_bytes())
     }
 
     /// Writes a little-endian `u32` (4-byte aligned).
+    #[inline]
     pub fn write_u32(&mut self, ptr: u32, v: u32) -> Result<(), Error> {
         self.put(ptr, 4, v.to_le_bytes())
     }
 
     /// Writes a little-endian `u64` (8-byte aligned).
+    #[inline]
     pub fn write_u64(&mut self, ptr: u32, v: u64) -> Result<(), Error> {
         self.put(ptr, 8, v.to_le_bytes())
     }
 
     /// Writes a struct of `N` bytes laid out by the caller, at an address aligned
     /// to `align`.
+    #[inline]
     pub fn write_struct<const N: usize>(
         &mut self,
         ptr: u32,
@@ -511,6 +562,7 @@ impl<'a> GuestMemory<'a> {
     }
 
     /// Reads a struct of `N` bytes at an address aligned to `align`.
+    #[inline]
     pub fn read_struct<const N: usize>(&self, ptr: u32, align: u32) -> Result<[u8; N], Error> {
         self.array(ptr, align)
     }
@@ -528,21 +580,29 @@ impl<'a> GuestMemory<'a> {
         let len = count
             .checked_mul(8)
             .ok_or_else(|| out_of_bounds(ptr, u32::MAX, self.len))?;
-        self.range(ptr, len, 4)?;
+        let r = self.range(ptr, len, 4)?;
         let iovs = Iovecs { ptr, count };
-        for i in 0..count {
-            let (buf, len) = self.iovec(iovs, i);
-            // In u64: cannot overflow, on 32-bit hosts either.
-            if u64::from(buf) + u64::from(len) > self.len as u64 {
-                return Err(out_of_bounds(buf, len, self.len));
-            }
+        let bad = match &self.backing {
+            Backing::Slice(b) => first_bad(b[r].chunks_exact(8), self.len),
+            _ => self.first_bad_off_slice(iovs),
+        };
+        match bad {
+            Some((buf, len)) => Err(out_of_bounds(buf, len, self.len)),
+            None => Ok(iovs),
         }
-        Ok(iovs)
+    }
+
+    /// The first iovec of `iovs` whose buffer is out of bounds, off a slice.
+    #[inline(never)]
+    fn first_bad_off_slice(&self, iovs: Iovecs) -> Option<(u32, u32)> {
+        (0..iovs.count)
+            .map(|i| self.iovec(iovs, i))
+            .find(|&(buf, len)| u64::from(buf) + u64::from(len) > self.len as u64)
     }
 
     /// The `index`th iovec of a checked array: `(buf, len)`. The buffer itself is
     /// checked when it is moved.
-    #[inline]
+    #[inline(always)]
     pub fn iovec(&self, iovs: Iovecs, index: u32) -> (u32, u32) {
         debug_assert!(index < iovs.count);
         let mut b = [0u8; 8];
@@ -552,6 +612,21 @@ impl<'a> GuestMemory<'a> {
             u32::from_le_bytes([b[4], b[5], b[6], b[7]]),
         )
     }
+}
+
+/// The first of the iovecs in `raw` (8 bytes each) whose buffer ends past
+/// `size`.
+#[inline]
+fn first_bad<'b>(raw: impl Iterator<Item = &'b [u8]>, size: usize) -> Option<(u32, u32)> {
+    for v in raw {
+        let buf = u32::from_le_bytes([v[0], v[1], v[2], v[3]]);
+        let len = u32::from_le_bytes([v[4], v[5], v[6], v[7]]);
+        // In u64: cannot overflow, on 32-bit hosts either.
+        if u64::from(buf) + u64::from(len) > size as u64 {
+            return Some((buf, len));
+        }
+    }
+    None
 }
 
 /// The most bytes one call transfers: what its `u32` result can count.

@@ -22,9 +22,9 @@
 use test_programs::{
     addr, addr_mut, assert_errno, assert_ok, fd_close, fd_fdstat_get, fd_filestat_set_size,
     fd_pread, fd_pwrite, fd_read, fd_write, open_dir, path_link, path_open, path_symlink, poll,
-    raw, read_dir_raw, sandbox_fd, Iovec, Subscription, EAGAIN, EBADF, EEXIST, EINVAL, ENOTSUP,
-    EROFS, FDFLAGS_APPEND, FDFLAGS_NONBLOCK, FILETYPE_REGULAR_FILE, LOOKUP_SYMLINK_FOLLOW,
-    OFLAGS_CREAT, OFLAGS_TRUNC, RIGHTS_ALL, RIGHTS_FILE_READ,
+    raw, read_dir_raw, sandbox_fd, Iovec, Subscription, EAGAIN, EBADF, EEXIST, EINVAL,
+    ENAMETOOLONG, ENOTSUP, EROFS, FDFLAGS_APPEND, FDFLAGS_NONBLOCK, FILETYPE_REGULAR_FILE,
+    LOOKUP_SYMLINK_FOLLOW, OFLAGS_CREAT, OFLAGS_TRUNC, RIGHTS_ALL, RIGHTS_FILE_READ,
 };
 
 #[link(wasm_import_module = "wasi_snapshot_preview1")]
@@ -383,6 +383,18 @@ fn compat() {
         .map(|e| e.name)
         .collect();
     assert!(!names.contains(&b"x".to_vec()));
+
+    // A path over 64 KiB is ENAMETOOLONG on every backend (Linux says so
+    // past PATH_MAX, 4096 bytes); one of 64 KiB is walked as any other.
+    let long = b"./".repeat(32 * 1024 + 1);
+    assert_errno!(
+        path_open(dir, 0, &long, OFLAGS_CREAT, RIGHTS_ALL, RIGHTS_ALL, 0),
+        ENAMETOOLONG
+    );
+    let mut at_limit = b"./".repeat(32 * 1024 - 4);
+    at_limit.extend_from_slice(b"ready");
+    assert_eq!(at_limit.len(), 64 * 1024 - 3);
+    assert!(path_open(dir, 0, &at_limit, 0, RIGHTS_FILE_READ, 0, 0).is_ok());
 }
 
 fn spew() {
