@@ -12,10 +12,9 @@
 // fewer iterations.
 import fs from "node:fs";
 import path from "node:path";
-import { pathToFileURL, fileURLToPath } from "node:url";
+import { pathToFileURL } from "node:url";
 import { Vasi } from "../../crates/vasi-web/js/vasi.js";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const npm = process.env.VASI_NPM ?? path.join(process.env.HOME, ".cache/vasi-npm");
 const shim = await import(pathToFileURL(path.join(npm, "node_modules/@bjorn3/browser_wasi_shim/dist/index.js")));
 const vasi = await Vasi.load(fs.readFileSync(process.env.VASI_WEB_WASM));
@@ -119,4 +118,3 @@ console.log(`Node ${process.versions.node}, ${quick ? "quick" : "full"} run; per
 console.log("| benchmark | vasi-web | browser_wasi_shim 0.4.2 | vasi-web / shim |");
 console.log("|---|---|---|---|");
 for (const r of table) console.log(r);
-void here;
