@@ -337,7 +337,9 @@ class Run {
     const run = this;
     // The two memories' bytes, in closure variables (the hot path reads
     // them on every copy); renewed when a memory grew (its old buffer is
-    // then detached and the view's length 0).
+    // then detached and the view's length 0). vasi asks for the guest
+    // memory's length only when a check fails (web.rs, `call`), so the
+    // copies renew the guest's view themselves.
     let v = new Uint8Array(0);
     let g = new Uint8Array(0);
     const vbytes = () => {
@@ -353,6 +355,7 @@ class Run {
       },
       guest_read(offset, dst, len) {
         if (v.length === 0) vbytes();
+        if (g.length === 0 && run.gmem !== null) g = new Uint8Array(run.gmem.buffer);
         dst >>>= 0;
         offset >>>= 0;
         if (len <= 32) {
@@ -363,6 +366,7 @@ class Run {
       },
       guest_write(offset, src, len) {
         if (v.length === 0) vbytes();
+        if (g.length === 0 && run.gmem !== null) g = new Uint8Array(run.gmem.buffer);
         src >>>= 0;
         offset >>>= 0;
         if (len <= 32) {

@@ -49,8 +49,25 @@ mod js {
 }
 
 /// The guest's memory, reached by copies through the loader.
+///
+/// The last read of at most 8 bytes is kept for the rest of the hostcall:
+/// the core reads an iovec array once to check every buffer and again to
+/// move the bytes, and a second call into JS for the same 8 bytes costs more
+/// than the check. Within one hostcall only vasi changes the guest's memory
+/// (a non-shared memory: the guest is suspended), and writes update the copy.
 struct JsMemory {
     len: usize,
+    /// `(offset, len, bytes)` of the last small read (`len` 0: none).
+    last: std::cell::Cell<(usize, usize, [u8; 8])>,
+}
+
+impl JsMemory {
+    fn new(len: usize) -> Self {
+        JsMemory {
+            len,
+            last: std::cell::Cell::new((0, 0, [0; 8])),
+        }
+    }
 }
 
 impl CopyMemory for JsMemory {
@@ -59,14 +76,28 @@ impl CopyMemory for JsMemory {
     }
 
     fn read(&self, offset: usize, dst: &mut [u8]) {
+        let (at, n, bytes) = self.last.get();
+        if n != 0 && n == dst.len() && at == offset {
+            dst.copy_from_slice(&bytes[..n]);
+            return;
+        }
         // SAFETY: the loader writes `dst.len()` bytes into `dst`, which is
         // ours to write for the duration of the call.
-        unsafe { js::guest_read(offset as u32, dst.as_mut_ptr(), dst.len() as u32) }
+        unsafe { js::guest_read(offset as u32, dst.as_mut_ptr(), dst.len() as u32) };
+        if dst.len() <= 8 {
+            let mut keep = [0u8; 8];
+            keep[..dst.len()].copy_from_slice(dst);
+            self.last.set((offset, dst.len(), keep));
+        }
     }
 
     fn write(&mut self, offset: usize, src: &[u8]) {
         // SAFETY: the loader only reads `src`.
-        unsafe { js::guest_write(offset as u32, src.as_ptr(), src.len() as u32) }
+        unsafe { js::guest_write(offset as u32, src.as_ptr(), src.len() as u32) };
+        let (at, n, _) = self.last.get();
+        if n != 0 && offset < at + n && at < offset + src.len() {
+            self.last.set((0, 0, [0; 8]));
+        }
     }
 }
 
@@ -178,6 +209,10 @@ struct State {
     outcome: Outcome,
     exit_code: i32,
     message: String,
+    /// The guest memory's length as last asked (see [`call`]).
+    guest_len: usize,
+    /// Whether a hook (the trace) watches the calls.
+    traced: bool,
 }
 
 thread_local! {
@@ -207,6 +242,8 @@ impl State {
             outcome: Outcome::Running,
             exit_code: 0,
             message: String::new(),
+            guest_len: 0,
+            traced: false,
         }
     }
 
@@ -331,6 +368,7 @@ pub extern "C" fn vasi_trace(durations: i32) -> i32 {
             };
         }
         st.builder.hook(tracer);
+        st.traced = true;
         0
     })
 }
@@ -490,13 +528,28 @@ pub extern "C" fn vasi_message_len() -> u32 {
 }
 
 /// Runs one hostcall on the context over the guest's memory.
+///
+/// The guest memory's length is remembered between calls: a wasm memory only
+/// grows, so a length seen before is still right for every check it passes.
+/// It is asked for again (a call into JS) only when the call traps, and if
+/// the memory grew meanwhile the call runs again with the new length: the
+/// core checks every pointer of a call before the call does anything, so a
+/// call that trapped on a check has done nothing yet. With a hook (the
+/// trace), which would see such a call twice, the length is asked for on
+/// every call instead.
 #[inline]
 fn call(
     name: &'static str,
-    f: impl FnOnce(&mut WasiCtx, &mut GuestMemory<'_>) -> Result<(), Error>,
+    f: impl Fn(&mut WasiCtx, &mut GuestMemory<'_>) -> Result<(), Error>,
 ) -> i32 {
     let r = with_state(|st| {
-        let Some(ctx) = st.ctx.as_mut() else {
+        let State {
+            ctx,
+            guest_len,
+            traced,
+            ..
+        } = st;
+        let Some(ctx) = ctx.as_mut() else {
             return Err(Error::trap("vasi-web: a hostcall before vasi_build"));
         };
         if let Some(d) = deadline() {
@@ -507,11 +560,24 @@ fn call(
                 )));
             }
         }
-        let mut js_mem = JsMemory {
-            len: js::guest_len() as usize,
+        let run = |ctx: &mut WasiCtx, len: usize| {
+            let mut js_mem = JsMemory::new(len);
+            let mut mem = GuestMemory::copying(&mut js_mem);
+            f(ctx, &mut mem)
         };
-        let mut mem = GuestMemory::copying(&mut js_mem);
-        f(ctx, &mut mem)
+        let fresh = *traced || *guest_len == 0;
+        if fresh {
+            *guest_len = js::guest_len() as usize;
+        }
+        let r = run(ctx, *guest_len);
+        if !fresh && matches!(r, Err(Error::Trap(_))) {
+            let now = js::guest_len() as usize;
+            if now != *guest_len {
+                *guest_len = now;
+                return run(ctx, now);
+            }
+        }
+        r
     });
     match r {
         Ok(()) => 0,

@@ -143,6 +143,23 @@ test("a tar mount is read-only; an overlay over it takes writes", async () => {
   assert.equal(out.stdout, "TODO: one\nbee\nb.txt\n");
 });
 
+test("a guest whose memory grows between hostcalls (vasi remembers its length until a check fails)", async () => {
+  // p1_cat reads each file into a buffer as large as the file, which the
+  // guest's allocator grows its memory for just before fd_read fills it.
+  const big = new Uint8Array(6 << 20);
+  for (let i = 0; i < big.length; i++) big[i] = 97 + (i % 26);
+  const out = await vasi.run(program("p1_cat"), { args: ["cat", "/d/big", "/d/big"], mounts: { "/d": { files: { big } } } });
+  success(out);
+  assert.equal(out.stdoutBytes.length, 2 * big.length);
+  assert.deepEqual(out.stdoutBytes.subarray(big.length), big);
+  // With the trace on, the length is asked for on every call: the same bytes.
+  let lines = 0;
+  const traced = await vasi.run(program("p1_cat"), { args: ["cat", "/d/big"], mounts: { "/d": { files: { big } } }, trace: () => lines++ });
+  success(traced);
+  assert.deepEqual(traced.stdoutBytes, big);
+  assert.ok(lines > 3);
+});
+
 test("sleeps block (poll_oneoff on a clock waits, on Atomics.wait)", async () => {
   // p1_clocks sleeps 20 ms and checks that monotonic time advanced by that much.
   const t = performance.now();
