@@ -540,7 +540,7 @@ pub extern "C" fn vasi_message_len() -> u32 {
 #[inline]
 fn call(
     name: &'static str,
-    f: impl Fn(&mut WasiCtx, &mut GuestMemory<'_>) -> Result<(), Error>,
+    mut f: impl FnMut(&mut WasiCtx, &mut GuestMemory<'_>) -> Result<(), Error>,
 ) -> i32 {
     let r = with_state(|st| {
         let State {
@@ -560,30 +560,37 @@ fn call(
                 )));
             }
         }
-        let run = |ctx: &mut WasiCtx, len: usize| {
-            let mut js_mem = JsMemory::new(len);
-            let mut mem = GuestMemory::copying(&mut js_mem);
-            f(ctx, &mut mem)
-        };
-        let fresh = *traced || *guest_len == 0;
+        let mut fresh = *traced || *guest_len == 0;
         if fresh {
             *guest_len = js::guest_len() as usize;
         }
-        let r = run(ctx, *guest_len);
-        if !fresh && matches!(r, Err(Error::Trap(_))) {
-            let now = js::guest_len() as usize;
-            if now != *guest_len {
-                *guest_len = now;
-                return run(ctx, now);
+        // One call site of `f`, so that each hostcall is compiled in once.
+        loop {
+            let mut js_mem = JsMemory::new(*guest_len);
+            let r = f(ctx, &mut GuestMemory::copying(&mut js_mem));
+            if !fresh && matches!(r, Err(Error::Trap(_))) && grew(guest_len) {
+                fresh = true;
+                continue;
             }
+            break r;
         }
-        r
     });
     match r {
         Ok(()) => 0,
         Err(Error::Errno(e)) => i32::from(e.raw()),
         Err(other) => end(name, other),
     }
+}
+
+/// Whether the guest memory grew since `guest_len` was asked for; updates
+/// it (see [`call`]).
+#[cold]
+#[inline(never)]
+fn grew(guest_len: &mut usize) -> bool {
+    let now = js::guest_len() as usize;
+    let grew = now != *guest_len;
+    *guest_len = now;
+    grew
 }
 
 /// Records why the guest ends and ends it: a trap inside vasi unwinds the
