@@ -342,37 +342,69 @@ class Run {
     // copies renew the guest's view themselves.
     let v = new Uint8Array(0);
     let g = new Uint8Array(0);
+    // The same memories as 32-bit words and as DataViews: small copies move
+    // words (aligned) or DataView words (unaligned), several times faster
+    // than a byte loop and with no allocation, unlike subarray().
+    let v32 = new Int32Array(0);
+    let g32 = new Int32Array(0);
+    let vd = new DataView(new ArrayBuffer(0));
+    let gd = vd;
     const vbytes = () => {
-      if (v.length === 0) v = new Uint8Array(run.vmem.buffer);
+      if (v.length === 0) {
+        const b = run.vmem.buffer;
+        v = new Uint8Array(b);
+        v32 = new Int32Array(b);
+        vd = new DataView(b);
+      }
       return v;
+    };
+    const gbytes = () => {
+      if (g.length === 0 && run.gmem !== null) {
+        const b = run.gmem.buffer;
+        g = new Uint8Array(b);
+        g32 = new Int32Array(b, 0, b.byteLength >>> 2);
+        gd = new DataView(b);
+      }
+      return g;
     };
     run.vbytes = vbytes;
     return {
       guest_len() {
-        if (g.length === 0 && run.gmem !== null) g = new Uint8Array(run.gmem.buffer);
-        if (v.length === 0) v = new Uint8Array(run.vmem.buffer);
-        return g.length;
+        vbytes();
+        return gbytes().length;
       },
       guest_read(offset, dst, len) {
         if (v.length === 0) vbytes();
-        if (g.length === 0 && run.gmem !== null) g = new Uint8Array(run.gmem.buffer);
-        dst >>>= 0;
-        offset >>>= 0;
-        if (len <= 32) {
-          for (let i = 0; i < len; i++) v[dst + i] = g[offset + i];
+        if (g.length === 0) gbytes();
+        if (len > 64) {
+          v.set(g.subarray(offset >>> 0, (offset >>> 0) + len), dst >>> 0);
+        } else if (((offset | dst | len) & 3) === 0) {
+          const o = offset >>> 2;
+          const d = dst >>> 2;
+          for (let i = 0, n = len >>> 2; i < n; i++) v32[d + i] = g32[o + i];
         } else {
-          v.set(g.subarray(offset, offset + len), dst);
+          const o = offset >>> 0;
+          const d = dst >>> 0;
+          let i = 0;
+          for (; i + 4 <= len; i += 4) vd.setInt32(d + i, gd.getInt32(o + i, true), true);
+          for (; i < len; i++) v[d + i] = g[o + i];
         }
       },
       guest_write(offset, src, len) {
         if (v.length === 0) vbytes();
-        if (g.length === 0 && run.gmem !== null) g = new Uint8Array(run.gmem.buffer);
-        src >>>= 0;
-        offset >>>= 0;
-        if (len <= 32) {
-          for (let i = 0; i < len; i++) g[offset + i] = v[src + i];
+        if (g.length === 0) gbytes();
+        if (len > 64) {
+          g.set(v.subarray(src >>> 0, (src >>> 0) + len), offset >>> 0);
+        } else if (((offset | src | len) & 3) === 0) {
+          const o = offset >>> 2;
+          const d = src >>> 2;
+          for (let i = 0, n = len >>> 2; i < n; i++) g32[o + i] = v32[d + i];
         } else {
-          g.set(v.subarray(src, src + len), offset);
+          const o = offset >>> 0;
+          const d = src >>> 0;
+          let i = 0;
+          for (; i + 4 <= len; i += 4) gd.setInt32(o + i, vd.getInt32(d + i, true), true);
+          for (; i < len; i++) g[o + i] = v[d + i];
         }
       },
       now_monotonic() {
