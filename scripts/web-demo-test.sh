@@ -13,7 +13,8 @@ cargo build --quiet --release --target wasm32-wasip1 \
 mkdir -p "$target/web-demo"
 tar --format=ustar -cf "$target/web-demo/data.tar" -C examples/demo/data .
 if [ -z "${CHROMIUM:-}" ] && [ ! -x /usr/bin/chromium ]; then
-    apt-get install -y chromium >/dev/null
+    apt-get install -y chromium >/dev/null 2>&1 \
+        || { apt-get update >/dev/null && apt-get install -y chromium >/dev/null; }
 fi
 export VASI_NPM="$(bash scripts/web-npm.sh)"
 export VASI_WEB_WASM="$target/wasm32-unknown-unknown/web/vasi_web.wasm"
