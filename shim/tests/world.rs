@@ -280,3 +280,72 @@ fn a_bundle_runs_with_its_mounts_and_config_under_the_containers() {
     let (code, _, _r) = run(&pack(common::cat_file(4, "motd")), &[], &["VASI_ROOTFS=ro"]);
     assert_eq!(code, 0, "the bundle's /etc comes after the rootfs");
 }
+
+/// A container whose module comes from OCI layers.
+struct OciCtx {
+    layers: Vec<containerd_shim_wasm::sandbox::context::WasmLayer>,
+}
+
+impl RuntimeContext for OciCtx {
+    fn args(&self) -> &[String] {
+        &[]
+    }
+    fn envs(&self) -> &[String] {
+        &[]
+    }
+    fn entrypoint(&self) -> Entrypoint<'_> {
+        Entrypoint {
+            func: "_start".into(),
+            name: None,
+            arg0: None,
+            source: Source::Oci(&self.layers),
+        }
+    }
+}
+
+fn layer(media_type: &str, bytes: Vec<u8>) -> containerd_shim_wasm::sandbox::context::WasmLayer {
+    use oci_spec::image::{Descriptor, Digest, MediaType};
+    let digest: Digest = format!("sha256:{}", "0".repeat(64)).parse().unwrap();
+    containerd_shim_wasm::sandbox::context::WasmLayer {
+        config: Descriptor::new(
+            MediaType::Other(media_type.to_string()),
+            bytes.len() as u64,
+            digest,
+        ),
+        precompiled: false,
+        layer: bytes,
+    }
+}
+
+fn run_oci(layers: Vec<containerd_shim_wasm::sandbox::context::WasmLayer>) -> anyhow::Result<i32> {
+    let root = tempfile::tempdir().unwrap();
+    let job = Job::from_context(&OciCtx { layers })?;
+    job.run(
+        root.path(),
+        Stdio::Given {
+            stdin: Box::new(std::io::empty()),
+            stdout: Box::new(std::io::sink()),
+            stderr: Box::new(std::io::stderr()),
+        },
+        false,
+    )
+}
+
+#[test]
+fn a_wasm_layer_runs_with_the_options_of_a_config_layer() {
+    let wasm = || layer("application/wasm", common::create_file(4, "x"));
+    let config = layer(
+        containerd_shim_vasi::CONFIG_LAYER,
+        br#"{"scratch":[{"guest":"/tmp"}]}"#.to_vec(),
+    );
+    assert_eq!(run_oci(vec![wasm(), config]).unwrap(), 0);
+    assert_eq!(run_oci(vec![wasm()]).unwrap(), EBADF, "no /tmp without it");
+    let bad = layer(
+        containerd_shim_vasi::CONFIG_LAYER,
+        br#"{"scratch":1}"#.to_vec(),
+    );
+    assert!(run_oci(vec![wasm(), bad]).is_err());
+    assert!(run_oci(vec![wasm(), wasm()]).is_err(), "two modules");
+    let bundle = layer(containerd_shim_vasi::BUNDLE_LAYER, common::hello_exit(3));
+    assert_eq!(run_oci(vec![bundle]).unwrap(), 3);
+}
