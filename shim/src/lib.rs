@@ -242,6 +242,13 @@ impl Job {
             }
         }
         let wasi = b.build()?;
+        // A bundle's `vasi_globals_v1` values.
+        let globals = vasi_globals::Globals::new();
+        for (name, value) in config.iter().flat_map(|c| &c.globals) {
+            globals
+                .set(name, *value)
+                .with_context(|| format!("the bundle's global {name}"))?;
+        }
 
         let fuel = o.fuel.or(config.as_ref().and_then(|c| c.fuel));
         let timeout = o.timeout().or(config.as_ref().and_then(|c| c.timeout));
@@ -255,6 +262,7 @@ impl Job {
             &module,
             &self.func,
             wasi,
+            globals,
             Limits {
                 fuel,
                 timeout,
@@ -274,6 +282,7 @@ struct Limits {
 
 struct State {
     wasi: WasiCtx,
+    globals: vasi_globals::Globals,
     limits: StoreLimits,
 }
 
@@ -285,11 +294,13 @@ fn run_module(
     module: &Module,
     func: &str,
     wasi: WasiCtx,
+    globals: vasi_globals::Globals,
     limits: Limits,
     signals: bool,
 ) -> Result<i32> {
     let mut linker: Linker<State> = Linker::new(engine);
     vasi_wasmtime::add_to_linker_for(&mut linker, module, |s: &mut State| &mut s.wasi)?;
+    vasi_globals::wasmtime::add_to_linker_for(&mut linker, module, |s: &mut State| &s.globals)?;
     let interrupt = wasi.interrupt_handle();
     let mut store_limits = StoreLimitsBuilder::new();
     if let Some(max) = limits.max_memory {
@@ -299,6 +310,7 @@ fn run_module(
         engine,
         State {
             wasi,
+            globals,
             limits: store_limits.build(),
         },
     );

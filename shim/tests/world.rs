@@ -349,3 +349,27 @@ fn a_wasm_layer_runs_with_the_options_of_a_config_layer() {
     let bundle = layer(containerd_shim_vasi::BUNDLE_LAYER, common::hello_exit(3));
     assert_eq!(run_oci(vec![bundle]).unwrap(), 3);
 }
+
+#[test]
+fn a_bundles_globals_reach_the_guest() {
+    use vasi_bundle::{BundleBuilder, Config};
+    // Exits with the value of the global `level` (or 100 + get's status).
+    let wasm = wat::parse_str(
+        r#"(module
+  (import "vasi_globals_v1" "get" (func $get (param i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 100) "level")
+  (func (export "_start") (local $s i32)
+    (local.set $s (call $get (i32.const 100) (i32.const 5) (i32.const 200)))
+    (if (local.get $s) (then (call $exit (i32.add (i32.const 100) (local.get $s)))))
+    (call $exit (i32.wrap_i64 (i64.load (i32.const 200))))))"#,
+    )
+    .unwrap();
+    let mut config = Config::default();
+    config.globals = vec![("level".into(), 7)];
+    let mut bytes = Vec::new();
+    BundleBuilder::new(config).write(&wasm, &mut bytes).unwrap();
+    let (code, _, _r) = run(&bytes, &[], &[]);
+    assert_eq!(code, 7);
+}
