@@ -11,7 +11,7 @@
 //! (RSS is process-wide). The child sets up its host (engine, module, image),
 //! reads `VmRSS`, then starts instances and runs each one's `_start`, keeping
 //! `live` of them alive at a time (a batch is dropped once full), until it has
-//! started `max(live, 2,000)`. Instances per second cover all of it: context,
+//! started `max(live, 20,000)` (`--min-instances`). Instances per second cover all of it: context,
 //! store, instantiation from the `InstancePre`, `_start`, and the drops. Memory
 //! per live instance is the growth of `VmRSS` from before the first instance to
 //! the first full batch, divided by `live`. `VmHWM`, `VmSize` and `VmPeak`
@@ -58,6 +58,8 @@ usage: dense-harness [--quick] [--live N,N,...] [--guest hello|filerw]...
   --live     the live counts (default 1,100,10000)
   --guest    only this guest (repeatable; default both)
   --image-mib N  the image's size in MiB besides its small file (default 50)
+  --min-instances N  instances started per cell at least (default 20000:
+             a cell of 2,000 lasts under 0.1 s, too short to measure)
 ";
 
 fn main() -> Result<()> {
@@ -69,6 +71,7 @@ fn main() -> Result<()> {
     let mut lives: Vec<usize> = vec![1, 100, 10_000];
     let mut guests: Vec<String> = Vec::new();
     let mut image_mib = IMAGE_MIB;
+    let mut min_instances: Option<usize> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -86,6 +89,9 @@ fn main() -> Result<()> {
             }
             "--guest" => guests.push(it.next().context("--guest NAME")?.clone()),
             "--image-mib" => image_mib = it.next().context("--image-mib N")?.parse()?,
+            "--min-instances" => {
+                min_instances = Some(it.next().context("--min-instances N")?.parse()?)
+            }
             "-h" | "--help" => {
                 print!("{USAGE}");
                 return Ok(());
@@ -96,7 +102,7 @@ fn main() -> Result<()> {
     if guests.is_empty() {
         guests = vec!["hello".into(), "filerw".into()];
     }
-    let min_total = if quick { 200 } else { 2_000 };
+    let min_total = min_instances.unwrap_or(if quick { 200 } else { 20_000 });
 
     let image = tempfile::Builder::new().prefix("vasi-dense-").tempdir()?;
     make_image(image.path(), image_mib)?;

@@ -13,6 +13,8 @@ Environment:
     VASI          command used to start vasi (default ``vasi`` from PATH); it
                   may carry extra options, split by shell rules, e.g.
                   ``VASI="/opt/vasi/bin/vasi"``.
+    VASI_NAME     the runtime's name in the runner's report (default ``vasi``;
+                  scripts/wasi-testsuite-web.sh names vasi-node and the shim).
     VASI_BACKEND  how the test's directory is mounted: ``dir`` (default, a
                   host directory), ``overlay`` (copy-on-write in memory over
                   the host directory, which stays unchanged) or ``mem`` (an
@@ -35,7 +37,7 @@ VASI_CMD = shlex.split(os.environ.get("VASI", "vasi"), posix=os.name != "nt")
 
 
 def get_name() -> str:
-    return "vasi"
+    return os.environ.get("VASI_NAME", "vasi")
 
 
 def get_version() -> str:

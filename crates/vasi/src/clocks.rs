@@ -71,7 +71,7 @@ impl<C: Clocks + ?Sized> Clocks for std::sync::Arc<C> {
 /// process's CPU use).
 #[derive(Debug, Clone)]
 pub struct HostClocks {
-    start: std::time::Instant,
+    start: Stamp,
 }
 
 impl Default for HostClocks {
@@ -84,7 +84,7 @@ impl HostClocks {
     /// Clocks whose monotonic origin is now.
     pub fn new() -> Self {
         HostClocks {
-            start: std::time::Instant::now(),
+            start: Stamp::now(),
         }
     }
 }
@@ -105,6 +105,7 @@ impl Clocks for HostClocks {
 }
 
 /// The host's wall-clock time in nanoseconds since the Unix epoch (0 before it).
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 pub(crate) fn now_realtime() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -204,6 +205,75 @@ impl Clocks for DeterministicClocks {
 
     fn sleep(&self, duration: Duration, _interrupt: &InterruptHandle) {
         self.advance(u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX));
+    }
+}
+
+/// A point on the monotonic clock the core itself measures waits with
+/// (`poll_oneoff`, hook durations, [`HostClocks`]): `std::time::Instant`
+/// where the standard library has a clock, the clock set with
+/// `set_platform_time` on `wasm32-unknown-unknown`, where it has none (and
+/// `Instant::now` panics).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Stamp {
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+    at: std::time::Instant,
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    at: u64,
+}
+
+impl Stamp {
+    /// Now.
+    #[inline]
+    pub(crate) fn now() -> Self {
+        #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+        return Stamp {
+            at: std::time::Instant::now(),
+        };
+        #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+        return Stamp {
+            at: platform::monotonic(),
+        };
+    }
+
+    /// The time since `self`.
+    #[inline]
+    pub(crate) fn elapsed(&self) -> Duration {
+        #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+        return self.at.elapsed();
+        #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+        return Duration::from_nanos(platform::monotonic().saturating_sub(self.at));
+    }
+}
+
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+pub use platform::set_platform_time;
+
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+pub(crate) use platform::realtime as now_realtime;
+
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+mod platform {
+    use std::sync::OnceLock;
+
+    type Source = (fn() -> u64, fn() -> u64);
+    static SOURCE: OnceLock<Source> = OnceLock::new();
+
+    /// Gives the core its clocks on `wasm32-unknown-unknown`, where the
+    /// standard library has none: `monotonic` (nanoseconds since any fixed
+    /// point, never decreasing) and `realtime` (nanoseconds since the Unix
+    /// epoch). The embedder (vasi-web: the JS engine's `performance.now()`
+    /// and `Date.now()`) calls it once, before building a context; the first
+    /// call wins. Until then both clocks read 0.
+    pub fn set_platform_time(monotonic: fn() -> u64, realtime: fn() -> u64) {
+        let _ = SOURCE.set((monotonic, realtime));
+    }
+
+    pub(crate) fn monotonic() -> u64 {
+        SOURCE.get().map_or(0, |s| (s.0)())
+    }
+
+    pub(crate) fn realtime() -> u64 {
+        SOURCE.get().map_or(0, |s| (s.1)())
     }
 }
 

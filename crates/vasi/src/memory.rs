@@ -110,7 +110,7 @@ enum Backing<'a> {
 ///
 /// This is the one abstraction hostcalls use to reach guest memory: an
 /// exclusive slice (native bindings), a shared memory (wasi-threads) or a
-/// memory reached by copies (JS hosts); see the [module docs](self).
+/// memory reached by copies (JS hosts); the module docs of `memory.rs` say how each is reached.
 ///
 /// ```
 /// use vasi::GuestMemory;
@@ -226,12 +226,12 @@ impl<'a> GuestMemory<'a> {
         if !ptr.is_multiple_of(align) {
             return Err(misaligned(ptr, align));
         }
-        let start = ptr as usize;
-        let end = start + len as usize; // cannot overflow: both are below 2^32 on 64-bit
-        if end > self.len {
+        // In u64: on a 32-bit host (vasi-web, wasm32) the sum can overflow usize.
+        let end = u64::from(ptr) + u64::from(len);
+        if end > self.len as u64 {
             return Err(out_of_bounds(ptr, len, self.len));
         }
-        Ok(start..end)
+        Ok(ptr as usize..end as usize)
     }
 
     /// Copies the checked range starting at `at` into `dst`.
@@ -597,7 +597,7 @@ impl<'a> GuestMemory<'a> {
     fn first_bad_off_slice(&self, iovs: Iovecs) -> Option<(u32, u32)> {
         (0..iovs.count)
             .map(|i| self.iovec(iovs, i))
-            .find(|&(buf, len)| buf as usize + len as usize > self.len)
+            .find(|&(buf, len)| u64::from(buf) + u64::from(len) > self.len as u64)
     }
 
     /// The `index`th iovec of a checked array: `(buf, len)`. The buffer itself is
@@ -621,8 +621,8 @@ fn first_bad<'b>(raw: impl Iterator<Item = &'b [u8]>, size: usize) -> Option<(u3
     for v in raw {
         let buf = u32::from_le_bytes([v[0], v[1], v[2], v[3]]);
         let len = u32::from_le_bytes([v[4], v[5], v[6], v[7]]);
-        // Cannot overflow: both are below 2^32 on 64-bit.
-        if buf as usize + len as usize > size {
+        // In u64: cannot overflow, on 32-bit hosts either.
+        if u64::from(buf) + u64::from(len) > size as u64 {
             return Some((buf, len));
         }
     }

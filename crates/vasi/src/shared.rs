@@ -26,7 +26,8 @@
 
 use crate::{Errno, Error, GuestMemory, InterruptHandle, WasiCtx};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use crate::clocks::Stamp;
+use std::time::Duration;
 
 /// The waiting state of a context: whether it is shared (its hostcalls then
 /// hand their waits back instead of waiting), and the wait handed back.
@@ -39,7 +40,7 @@ pub(crate) struct Waits {
     /// thread carries one pointer for it.
     deferred: Option<Box<Wait>>,
     /// Set while a call runs again after its wait: when it first started.
-    resumed: Option<Instant>,
+    resumed: Option<Stamp>,
     /// Set while a call runs again after a [`Wait::Sleep`]: how long.
     slept: Option<Duration>,
 }
@@ -67,7 +68,7 @@ impl Waits {
 
     /// When the call in progress first started, if it runs again after a
     /// wait (`None` on its first run).
-    pub(crate) fn resumed(&self) -> Option<Instant> {
+    pub(crate) fn resumed(&self) -> Option<Stamp> {
         self.resumed
     }
 
@@ -110,10 +111,10 @@ impl Wait {
                 fds,
                 timeout,
             } => {
-                let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+                let start = Stamp::now();
                 loop {
                     interrupt.check()?;
-                    let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+                    let left = timeout.map(|t| t.saturating_sub(start.elapsed()));
                     if left == Some(Duration::ZERO) {
                         break;
                     }
@@ -231,7 +232,7 @@ impl SharedCtx {
         mem: &mut GuestMemory<'_>,
         f: impl Fn(&mut WasiCtx, &mut GuestMemory<'_>) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        let started = Instant::now();
+        let started = Stamp::now();
         let (mut resumed, mut slept) = (None, None);
         loop {
             let mut ctx = self.lock();
@@ -291,6 +292,7 @@ pub mod dispatch {
 mod tests {
     use super::*;
     use crate::WasiCtxBuilder;
+    use std::time::Instant;
 
     /// A clock subscription (MONOTONIC) at `at` in `mem`.
     fn clock_sub(mem: &mut GuestMemory<'_>, at: u32, userdata: u64, timeout: u64, abstime: bool) {

@@ -297,6 +297,12 @@ struct PumpState {
 /// How much the read-ahead thread buffers before waiting for the guest.
 const PUMP_BUFFER: usize = 64 * 1024;
 
+/// Whether stdin can be read ahead by a helper thread: not on
+/// `wasm32-unknown-unknown` (vasi-web), which has no threads; there the
+/// embedder's reader blocks by itself (`Atomics.wait`), nonblocking reads
+/// block too, and `poll_oneoff` reports stdin ready.
+const PUMPS: bool = !cfg!(all(target_arch = "wasm32", target_os = "unknown"));
+
 /// The state of stdin as `poll_oneoff` sees it.
 pub(crate) enum Readiness {
     /// This many bytes can be read now.
@@ -353,7 +359,7 @@ impl InputStream {
         waits: &mut crate::shared::Waits,
     ) -> Result<usize, crate::Error> {
         let to_error = |e: io::Error| crate::Error::Errno(e.into());
-        if waits.shared && !self.nonblock && !self.is_empty() {
+        if PUMPS && waits.shared && !self.nonblock && !self.is_empty() {
             let pump = self.start_pump();
             let st = pump.state.lock().unwrap_or_else(|e| e.into_inner());
             if st.buf.is_empty() && st.done.is_none() {
@@ -366,14 +372,14 @@ impl InputStream {
                 }));
             }
         }
-        if self.nonblock && !self.is_empty() {
+        if PUMPS && self.nonblock && !self.is_empty() {
             let pump = self.start_pump();
             let st = pump.state.lock().unwrap_or_else(|e| e.into_inner());
             if st.buf.is_empty() && st.done.is_none() {
                 return Err(crate::Errno::Again.into());
             }
         }
-        if interrupt.armed() && self.direct.is_some() {
+        if PUMPS && interrupt.armed() && self.direct.is_some() {
             // A direct read could block for ever; the pump's can be left.
             self.start_pump();
         }
@@ -421,6 +427,12 @@ impl InputStream {
     pub(crate) fn readiness(&mut self, timeout: std::time::Duration) -> Readiness {
         if self.is_empty() {
             return Readiness::Hangup;
+        }
+        if !PUMPS && self.pump.is_none() {
+            // No thread to read ahead: reported ready, as sockets are; a
+            // read then blocks in the embedder's reader until data comes.
+            let _ = timeout;
+            return Readiness::Bytes(1);
         }
         let pump = self.start_pump();
         let st = pump.state.lock().unwrap_or_else(|e| e.into_inner());

@@ -2,10 +2,11 @@
 
 use super::abi::{self, eventtype, subclockflags, EVENT_SIZE, SUBSCRIPTION_SIZE};
 use crate::clocks::ClockId;
+use crate::clocks::Stamp;
 use crate::stdio::Readiness;
 use crate::table::Descriptor;
 use crate::{Errno, Error, GuestMemory, WasiCtx};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Waits for the first of `nsubscriptions` subscriptions at `in_` to fire;
 /// writes one `event` per fired subscription to `out` and their number to
@@ -104,7 +105,7 @@ pub fn poll_oneoff(
 
     // A call run again after its wait (shared contexts) counts from its
     // first start.
-    let started = ctx.waits.resumed().unwrap_or_else(Instant::now);
+    let started = ctx.waits.resumed().unwrap_or_else(Stamp::now);
     let shared = ctx.waits.shared;
     let waitable = !sockets.is_empty() || !inputs.is_empty();
     if waitable {

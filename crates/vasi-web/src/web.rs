@@ -1,0 +1,639 @@
+//! The `wasm32-unknown-unknown` side of vasi-web: exports the JS loader calls,
+//! imports it provides.
+//!
+//! Unsafe code: talking to JS needs `extern "C"` imports (whose pointer
+//! arguments name vasi's own buffers, which the loader copies from or into)
+//! and `#[no_mangle]` exports (each name is a preview1 function or starts with
+//! `vasi_`, so none can clash with another symbol of this module). Nothing
+//! else here is unsafe.
+#![allow(unsafe_code, reason = "the JS boundary: see the module docs")]
+
+use std::cell::RefCell;
+use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use vasi::clocks::DeterministicClocks;
+use vasi::vfs::{Dir, MemFs, MemFsOptions, Overlay, ReadOnly, TarFs};
+use vasi::{
+    ClockId, Clocks, CopyMemory, Errno, Error, GuestMemory, InterruptHandle, Random, StopReason,
+    Stopped, WasiCtx, WasiCtxBuilder,
+};
+
+/// What the JS loader provides (`js/vasi.js`, `imports.vasi`).
+mod js {
+    #[link(wasm_import_module = "vasi")]
+    unsafe extern "C" {
+        /// The guest memory's size in bytes (0 if it exports none); also
+        /// refreshes the loader's views of both memories.
+        pub(super) safe fn guest_len() -> u32;
+        /// Copies `len` guest bytes at `offset` to vasi's `dst`.
+        pub(super) fn guest_read(offset: u32, dst: *mut u8, len: u32);
+        /// Copies `len` bytes of vasi's `src` to the guest at `offset`.
+        pub(super) fn guest_write(offset: u32, src: *const u8, len: u32);
+        /// Nanoseconds on a monotonic clock (`performance.now()`).
+        pub(super) safe fn now_monotonic() -> f64;
+        /// Nanoseconds since the Unix epoch.
+        pub(super) safe fn now_realtime() -> f64;
+        /// Blocks for `ns` nanoseconds (`Atomics.wait` where allowed).
+        pub(super) safe fn sleep(ns: f64);
+        /// Hands `len` bytes at `src` to the output `fd` (1 stdout, 2
+        /// stderr, 3 the trace).
+        pub(super) fn output(fd: u32, src: *const u8, len: u32);
+        /// Reads stdin into `dst` (blocking); the bytes read, 0 at its end,
+        /// negative on error.
+        pub(super) fn stdin_read(dst: *mut u8, len: u32) -> i32;
+        /// Fills `dst` with random bytes (`crypto.getRandomValues`).
+        pub(super) fn random_fill(dst: *mut u8, len: u32);
+    }
+}
+
+/// The guest's memory, reached by copies through the loader.
+///
+/// The last read of at most 8 bytes is kept for the rest of the hostcall:
+/// the core reads an iovec array once to check every buffer and again to
+/// move the bytes, and a second call into JS for the same 8 bytes costs more
+/// than the check. Within one hostcall only vasi changes the guest's memory
+/// (a non-shared memory: the guest is suspended), and writes update the copy.
+struct JsMemory {
+    len: usize,
+    /// `(offset, len, bytes)` of the last small read (`len` 0: none).
+    last: std::cell::Cell<(usize, usize, [u8; 8])>,
+}
+
+impl JsMemory {
+    fn new(len: usize) -> Self {
+        JsMemory {
+            len,
+            last: std::cell::Cell::new((0, 0, [0; 8])),
+        }
+    }
+}
+
+impl CopyMemory for JsMemory {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn read(&self, offset: usize, dst: &mut [u8]) {
+        let (at, n, bytes) = self.last.get();
+        if n != 0 && n == dst.len() && at == offset {
+            dst.copy_from_slice(&bytes[..n]);
+            return;
+        }
+        // SAFETY: the loader writes `dst.len()` bytes into `dst`, which is
+        // ours to write for the duration of the call.
+        unsafe { js::guest_read(offset as u32, dst.as_mut_ptr(), dst.len() as u32) };
+        if dst.len() <= 8 {
+            let mut keep = [0u8; 8];
+            keep[..dst.len()].copy_from_slice(dst);
+            self.last.set((offset, dst.len(), keep));
+        }
+    }
+
+    fn write(&mut self, offset: usize, src: &[u8]) {
+        // SAFETY: the loader only reads `src`.
+        unsafe { js::guest_write(offset as u32, src.as_ptr(), src.len() as u32) };
+        let (at, n, _) = self.last.get();
+        if n != 0 && offset < at + n && at < offset + src.len() {
+            self.last.set((0, 0, [0; 8]));
+        }
+    }
+}
+
+/// A deadline (`performance.now()` nanoseconds as f64 bits; 0: none).
+static DEADLINE: AtomicU64 = AtomicU64::new(0);
+
+fn deadline() -> Option<f64> {
+    let d = f64::from_bits(DEADLINE.load(Ordering::Relaxed));
+    (d > 0.0).then_some(d)
+}
+
+/// The JS engine's clocks; sleeps block in the loader.
+struct JsClocks;
+
+impl Clocks for JsClocks {
+    fn now(&self, id: ClockId) -> Result<u64, Errno> {
+        Ok(match id {
+            ClockId::Realtime => js::now_realtime() as u64,
+            _ => js::now_monotonic() as u64,
+        })
+    }
+
+    fn resolution(&self, _id: ClockId) -> Result<u64, Errno> {
+        Ok(1_000)
+    }
+
+    fn sleep(&self, duration: Duration, interrupt: &InterruptHandle) {
+        let mut ns = duration.as_nanos() as f64;
+        if let Some(d) = deadline() {
+            let left = d - js::now_monotonic();
+            if left < ns {
+                ns = left.max(0.0);
+                interrupt.interrupt();
+            }
+        }
+        if ns > 0.0 {
+            js::sleep(ns);
+        }
+    }
+}
+
+/// `crypto.getRandomValues`.
+struct JsRandom;
+
+impl Random for JsRandom {
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), Errno> {
+        // SAFETY: the loader writes `buf.len()` bytes into `buf`.
+        unsafe { js::random_fill(buf.as_mut_ptr(), buf.len() as u32) };
+        Ok(())
+    }
+}
+
+/// stdout, stderr or the trace, handed to the loader's callbacks.
+struct JsOut(u32);
+
+impl Write for JsOut {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if !buf.is_empty() {
+            // SAFETY: the loader only reads `buf`.
+            unsafe { js::output(self.0, buf.as_ptr(), buf.len() as u32) };
+        }
+        Ok(buf.len())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.write(buf).map(drop)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// stdin from the loader's callback (which may block on `Atomics.wait`).
+struct JsStdin;
+
+impl Read for JsStdin {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        // SAFETY: the loader writes at most `buf.len()` bytes into `buf`.
+        let n = unsafe { js::stdin_read(buf.as_mut_ptr(), buf.len() as u32) };
+        usize::try_from(n).map_err(|_| io::Error::other("the stdin callback failed"))
+    }
+}
+
+/// A filesystem given to the guest at `path`.
+struct Mount {
+    path: String,
+    dir: Arc<dyn Dir>,
+    /// The filesystem files can be added to (an in-memory mount).
+    mem: Option<MemFs>,
+    read_only: bool,
+}
+
+/// How the run ended, when vasi ended it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Running = 0,
+    Exit = 1,
+    Trap = 2,
+    Stopped = 3,
+}
+
+struct State {
+    builder: WasiCtxBuilder,
+    ctx: Option<WasiCtx>,
+    mounts: Vec<Mount>,
+    /// Deterministic mode: the clock the context and in-memory mounts share.
+    clock: Option<Arc<DeterministicClocks>>,
+    outcome: Outcome,
+    exit_code: i32,
+    message: String,
+    /// The guest memory's length as last asked (see [`call`]).
+    guest_len: usize,
+    /// Whether a hook (the trace) watches the calls.
+    traced: bool,
+}
+
+thread_local! {
+    static STATE: RefCell<State> = RefCell::new(State::new());
+    /// Where the loader puts the bytes of the next configuration call.
+    static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+impl State {
+    fn new() -> Self {
+        vasi::clocks::set_platform_time(
+            || js::now_monotonic() as u64,
+            || js::now_realtime() as u64,
+        );
+        let mut builder = WasiCtxBuilder::new();
+        builder
+            .clocks(JsClocks)
+            .random(JsRandom)
+            .stdout(JsOut(1))
+            .stderr(JsOut(2))
+            .single_instance();
+        State {
+            builder,
+            ctx: None,
+            mounts: Vec::new(),
+            clock: None,
+            outcome: Outcome::Running,
+            exit_code: 0,
+            message: String::new(),
+            guest_len: 0,
+            traced: false,
+        }
+    }
+
+    fn mem_options(&self, quota: f64, inodes: f64) -> MemFsOptions {
+        let mut options = MemFsOptions::default();
+        if quota > 0.0 {
+            options.bytes = quota as u64;
+        }
+        if inodes > 0.0 {
+            options.inodes = inodes as u64;
+        }
+        options.clock = self.clock.clone().map(|c| c as Arc<dyn Clocks>);
+        options
+    }
+
+    /// Records a failure of a configuration call; returns -1.
+    fn fail(&mut self, message: impl std::fmt::Display) -> i32 {
+        self.message = message.to_string();
+        -1
+    }
+}
+
+fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> R {
+    STATE.with_borrow_mut(f)
+}
+
+/// The bytes the loader put in the buffer, taken.
+fn take_buffer() -> Vec<u8> {
+    BUFFER.with_borrow_mut(std::mem::take)
+}
+
+fn take_string() -> Result<String, std::string::FromUtf8Error> {
+    String::from_utf8(take_buffer())
+}
+
+/// Makes the buffer `len` bytes long; returns where the loader writes them.
+#[no_mangle]
+pub extern "C" fn vasi_buffer(len: u32) -> *mut u8 {
+    BUFFER.with_borrow_mut(|b| {
+        b.clear();
+        b.resize(len as usize, 0);
+        b.as_mut_ptr()
+    })
+}
+
+/// Appends the buffer (UTF-8) as an argument.
+#[no_mangle]
+pub extern "C" fn vasi_arg() -> i32 {
+    let s = take_string();
+    with_state(|st| match s {
+        Ok(s) => {
+            st.builder.arg(s);
+            0
+        }
+        Err(_) => st.fail("an argument is not UTF-8"),
+    })
+}
+
+/// Sets the environment variable in the buffer (`NAME=value`).
+#[no_mangle]
+pub extern "C" fn vasi_env() -> i32 {
+    let s = take_string();
+    with_state(
+        |st| match s.as_deref().ok().and_then(|s| s.split_once('=')) {
+            Some((k, v)) => {
+                st.builder.env(k, v);
+                0
+            }
+            None => st.fail("an environment variable is not NAME=value in UTF-8"),
+        },
+    )
+}
+
+/// Deterministic clocks and random bytes from `seed` (before any mount).
+#[no_mangle]
+pub extern "C" fn vasi_deterministic(seed: i64) {
+    with_state(|st| {
+        let clock = Arc::new(DeterministicClocks::new());
+        st.builder
+            .clocks(clock.clone())
+            .random(vasi::random::SeededRandom::new(seed as u64));
+        st.clock = Some(clock);
+    })
+}
+
+/// Ends the run when `ms` milliseconds (on `performance.now()`) have passed:
+/// at the next hostcall, or inside a sleep.
+#[no_mangle]
+pub extern "C" fn vasi_timeout(ms: f64) {
+    let at = js::now_monotonic() + ms * 1e6;
+    DEADLINE.store(at.to_bits(), Ordering::Relaxed);
+}
+
+/// The buffer as the guest's whole stdin.
+#[no_mangle]
+pub extern "C" fn vasi_stdin_bytes() {
+    let bytes = take_buffer();
+    with_state(|st| {
+        st.builder.stdin(io::Cursor::new(bytes));
+    })
+}
+
+/// stdin from the loader's `stdin_read`.
+#[no_mangle]
+pub extern "C" fn vasi_stdin_callback() {
+    with_state(|st| {
+        st.builder.stdin(JsStdin);
+    })
+}
+
+/// Traces every hostcall (or the families listed, comma-separated, in the
+/// buffer) to output 3.
+#[no_mangle]
+pub extern "C" fn vasi_trace(durations: i32) -> i32 {
+    let families = take_string().unwrap_or_default();
+    with_state(|st| {
+        let mut tracer = vasi::trace::Tracer::new(JsOut(3)).durations(durations != 0);
+        if !families.is_empty() {
+            tracer = match tracer.families(families.split(',')) {
+                Ok(t) => t,
+                Err(e) => return st.fail(e),
+            };
+        }
+        st.builder.hook(tracer);
+        st.traced = true;
+        0
+    })
+}
+
+/// Mounts an empty in-memory filesystem at the path in the buffer, with a
+/// byte quota and an inode quota (0: the defaults); returns its index.
+#[no_mangle]
+pub extern "C" fn vasi_mount_memory(quota: f64, inodes: f64) -> i32 {
+    let path = take_string();
+    with_state(|st| {
+        let Ok(path) = path else {
+            return st.fail("a mount path is not UTF-8");
+        };
+        let fs = MemFs::with_options(st.mem_options(quota, inodes));
+        st.mounts.push(Mount {
+            path,
+            dir: fs.root(),
+            mem: Some(fs),
+            read_only: false,
+        });
+        st.mounts.len() as i32 - 1
+    })
+}
+
+/// Mounts the tar archive in the buffer (`path_len` bytes of mount path, then
+/// the archive) read-only, or with `overlay` under an in-memory layer of
+/// `quota` bytes that takes the guest's changes; returns its index, or -1
+/// (`vasi_message` says why).
+#[no_mangle]
+pub extern "C" fn vasi_mount_tar(path_len: u32, overlay: i32, quota: f64) -> i32 {
+    let mut bytes = take_buffer();
+    with_state(|st| {
+        let Some(tar) = bytes.get(path_len as usize..) else {
+            return st.fail("bad mount call");
+        };
+        let fs = match TarFs::from_reader(tar) {
+            Ok(fs) => fs,
+            Err(e) => return st.fail(format_args!("not a usable tar archive: {e}")),
+        };
+        bytes.truncate(path_len as usize);
+        let Ok(path) = String::from_utf8(bytes) else {
+            return st.fail("a mount path is not UTF-8");
+        };
+        let (dir, mem): (Arc<dyn Dir>, _) = if overlay != 0 {
+            let upper = MemFs::with_options(st.mem_options(quota, 0.0));
+            (Arc::new(Overlay::new(upper.root(), fs.root())), None)
+        } else {
+            (fs.root(), None)
+        };
+        st.mounts.push(Mount {
+            path,
+            dir,
+            mem,
+            read_only: false,
+        });
+        st.mounts.len() as i32 - 1
+    })
+}
+
+/// Makes mount `index` read-only.
+#[no_mangle]
+pub extern "C" fn vasi_mount_read_only(index: u32) {
+    with_state(|st| {
+        if let Some(m) = st.mounts.get_mut(index as usize) {
+            m.read_only = true;
+        }
+    })
+}
+
+/// Writes a file into in-memory mount `index`: the buffer holds `path_len`
+/// bytes of its path (relative to the mount), then its contents. Parent
+/// directories are made as needed. Returns 0 or an errno.
+#[no_mangle]
+pub extern "C" fn vasi_mount_file(index: u32, path_len: u32) -> i32 {
+    let bytes = take_buffer();
+    with_state(|st| {
+        let Some(fs) = st.mounts.get(index as usize).and_then(|m| m.mem.as_ref()) else {
+            return i32::from(Errno::Badf.raw());
+        };
+        let (path, contents) = bytes.split_at((path_len as usize).min(bytes.len()));
+        let Ok(path) = std::str::from_utf8(path) else {
+            return i32::from(Errno::Ilseq.raw());
+        };
+        match fs.write(path, contents) {
+            Ok(()) => 0,
+            Err(e) => i32::from(e.raw()),
+        }
+    })
+}
+
+/// Makes the directory in the buffer (and its parents) in in-memory mount
+/// `index`. Returns 0 or an errno.
+#[no_mangle]
+pub extern "C" fn vasi_mount_dir(index: u32) -> i32 {
+    let path = take_string();
+    with_state(|st| {
+        let Some(fs) = st.mounts.get(index as usize).and_then(|m| m.mem.as_ref()) else {
+            return i32::from(Errno::Badf.raw());
+        };
+        let Ok(path) = path else {
+            return i32::from(Errno::Ilseq.raw());
+        };
+        match fs.create_dir_all(&path) {
+            Ok(()) => 0,
+            Err(e) => i32::from(e.raw()),
+        }
+    })
+}
+
+/// Builds the context from everything configured; 0, or -1 (`vasi_message`
+/// says why).
+#[no_mangle]
+pub extern "C" fn vasi_build() -> i32 {
+    with_state(|st| {
+        for m in std::mem::take(&mut st.mounts) {
+            let dir: Arc<dyn Dir> = if m.read_only {
+                Arc::new(ReadOnly::new(m.dir))
+            } else {
+                m.dir
+            };
+            st.builder.preopen_dir(dir, m.path);
+        }
+        match st.builder.build() {
+            Ok(ctx) => {
+                st.ctx = Some(ctx);
+                0
+            }
+            Err(e) => st.fail(e),
+        }
+    })
+}
+
+/// How vasi ended the run: 0 it did not (the guest returned or trapped by
+/// itself), 1 `proc_exit` (`vasi_exit_code`), 2 a trap, 3 a stop (both
+/// described by `vasi_message`).
+#[no_mangle]
+pub extern "C" fn vasi_outcome() -> i32 {
+    with_state(|st| st.outcome as i32)
+}
+
+/// The code the guest passed to `proc_exit`.
+#[no_mangle]
+pub extern "C" fn vasi_exit_code() -> i32 {
+    with_state(|st| st.exit_code)
+}
+
+/// Where the last message is (UTF-8, `vasi_message_len` bytes).
+#[no_mangle]
+pub extern "C" fn vasi_message_ptr() -> *const u8 {
+    with_state(|st| st.message.as_ptr())
+}
+
+/// The last message's length.
+#[no_mangle]
+pub extern "C" fn vasi_message_len() -> u32 {
+    with_state(|st| st.message.len() as u32)
+}
+
+/// Runs one hostcall on the context over the guest's memory.
+///
+/// The guest memory's length is remembered between calls: a wasm memory only
+/// grows, so a length seen before is still right for every check it passes.
+/// It is asked for again (a call into JS) only when the call traps, and if
+/// the memory grew meanwhile the call runs again with the new length: the
+/// core checks every pointer of a call before the call does anything, so a
+/// call that trapped on a check has done nothing yet. With a hook (the
+/// trace), which would see such a call twice, the length is asked for on
+/// every call instead.
+#[inline]
+fn call(
+    name: &'static str,
+    mut f: impl FnMut(&mut WasiCtx, &mut GuestMemory<'_>) -> Result<(), Error>,
+) -> i32 {
+    let r = with_state(|st| {
+        let State {
+            ctx,
+            guest_len,
+            traced,
+            ..
+        } = st;
+        let Some(ctx) = ctx.as_mut() else {
+            return Err(Error::trap("vasi-web: a hostcall before vasi_build"));
+        };
+        if let Some(d) = deadline() {
+            if js::now_monotonic() >= d {
+                return Err(Error::Stopped(Stopped::new(
+                    StopReason::Interrupted,
+                    "timeout",
+                )));
+            }
+        }
+        let mut fresh = *traced || *guest_len == 0;
+        if fresh {
+            *guest_len = js::guest_len() as usize;
+        }
+        // One call site of `f`, so that each hostcall is compiled in once.
+        loop {
+            let mut js_mem = JsMemory::new(*guest_len);
+            let r = f(ctx, &mut GuestMemory::copying(&mut js_mem));
+            if !fresh && matches!(r, Err(Error::Trap(_))) && grew(guest_len) {
+                fresh = true;
+                continue;
+            }
+            break r;
+        }
+    });
+    match r {
+        Ok(()) => 0,
+        Err(Error::Errno(e)) => i32::from(e.raw()),
+        Err(other) => end(name, other),
+    }
+}
+
+/// Whether the guest memory grew since `guest_len` was asked for; updates
+/// it (see [`call`]).
+#[cold]
+#[inline(never)]
+fn grew(guest_len: &mut usize) -> bool {
+    let now = js::guest_len() as usize;
+    let grew = now != *guest_len;
+    *guest_len = now;
+    grew
+}
+
+/// Records why the guest ends and ends it: a trap inside vasi unwinds the
+/// guest to the loader, which then reads `vasi_outcome`.
+#[cold]
+fn end(name: &'static str, e: Error) -> ! {
+    with_state(|st| match e {
+        Error::Exit(code) => {
+            st.outcome = Outcome::Exit;
+            st.exit_code = code.0;
+        }
+        Error::Trap(t) => {
+            st.outcome = Outcome::Trap;
+            st.message = format!("{name}: {}", t.message());
+        }
+        Error::Stopped(s) => {
+            st.outcome = Outcome::Stopped;
+            st.message = s.to_string();
+        }
+        Error::Errno(e) => {
+            st.outcome = Outcome::Trap;
+            st.message = format!("{name}: {e:?}");
+        }
+    });
+    std::arch::wasm32::unreachable()
+}
+
+macro_rules! exports {
+    ($($name:ident($($arg:ident: $ty:ident),*);)*) => {$(
+        #[doc = concat!("`wasi_snapshot_preview1.", stringify!($name), "`.")]
+        #[no_mangle]
+        #[allow(clippy::too_many_arguments, reason = "the preview1 signature")]
+        pub extern "C" fn $name($($arg: $ty),*) -> i32 {
+            call(stringify!($name), |ctx, mem| vasi::p1::dispatch::$name(ctx, mem, $($arg),*))
+        }
+    )*};
+}
+vasi::for_each_hostcall!(exports);
+
+/// `wasi_snapshot_preview1.proc_exit`: never returns.
+#[no_mangle]
+pub extern "C" fn proc_exit(code: i32) {
+    call("proc_exit", |ctx, mem| {
+        vasi::p1::dispatch::proc_exit(ctx, mem, code)
+    });
+}
