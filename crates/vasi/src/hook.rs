@@ -175,7 +175,10 @@ pub(crate) fn run(
     }
     // A call run again after a wait (shared contexts) lasts from its first
     // start.
-    let start = ctx.waits.resumed().unwrap_or_else(crate::clocks::Stamp::now);
+    let start = ctx
+        .waits
+        .resumed()
+        .unwrap_or_else(crate::clocks::Stamp::now);
     let outcome = match verdict {
         Verdict::Run => f(ctx, mem),
         Verdict::Return(r) => r.map_err(Error::Errno),

@@ -24,9 +24,9 @@
 //! # Ok::<(), vasi::BuildError>(())
 //! ```
 
+use crate::clocks::Stamp;
 use crate::{Errno, Error, GuestMemory, InterruptHandle, WasiCtx};
 use std::sync::{Arc, Mutex, MutexGuard};
-use crate::clocks::Stamp;
 use std::time::Duration;
 
 /// The waiting state of a context: whether it is shared (its hostcalls then
