@@ -409,26 +409,13 @@ impl<'a> GuestMemory<'a> {
         pieces: Pieces,
         mut f: impl FnMut(&mut [u8]) -> Result<usize, Error>,
     ) -> Result<usize, Error> {
-        let mut at = r.start;
-        let mut total = 0;
-        loop {
-            let piece = (r.end - at).min(PIECE);
-            let n = match with_scratch(piece, |buf| {
+        in_pieces(r, pieces, |at, piece| {
+            with_scratch(piece, |buf| {
                 let n = f(buf)?.min(piece);
                 self.store(at, &buf[..n]);
                 Ok(n)
-            }) {
-                Ok(n) => n,
-                Err(e) if total == 0 => return Err(e),
-                Err(_) => break,
-            };
-            total += n;
-            at += n;
-            if pieces == Pieces::Once || n < piece || at == r.end {
-                break;
-            }
-        }
-        Ok(total)
+            })
+        })
     }
 
     /// Lends `ptr..ptr+len` to `f` to consume (a write out of the guest) and
@@ -471,25 +458,12 @@ impl<'a> GuestMemory<'a> {
         pieces: Pieces,
         mut f: impl FnMut(&[u8]) -> Result<usize, Error>,
     ) -> Result<usize, Error> {
-        let mut at = r.start;
-        let mut total = 0;
-        loop {
-            let piece = (r.end - at).min(PIECE);
-            let n = match with_scratch(piece, |buf| {
+        in_pieces(r, pieces, |at, piece| {
+            with_scratch(piece, |buf| {
                 self.load(at, buf);
                 f(buf).map(|n| n.min(piece))
-            }) {
-                Ok(n) => n,
-                Err(e) if total == 0 => return Err(e),
-                Err(_) => break,
-            };
-            total += n;
-            at += n;
-            if pieces == Pieces::Once || n < piece || at == r.end {
-                break;
-            }
-        }
-        Ok(total)
+            })
+        })
     }
 
     #[inline]
@@ -612,6 +586,35 @@ impl<'a> GuestMemory<'a> {
             u32::from_le_bytes([b[4], b[5], b[6], b[7]]),
         )
     }
+}
+
+/// Walks `r` in pieces of at most [`PIECE`] bytes: `step(at, piece)` moves
+/// up to `piece` bytes at `at` and says how many it moved. One piece with
+/// [`Pieces::Once`]; with [`Pieces::UntilShort`] the next for as long as each
+/// one moves whole. A step's error is the result if nothing moved before it;
+/// otherwise the count so far.
+#[inline]
+fn in_pieces(
+    r: Range<usize>,
+    pieces: Pieces,
+    mut step: impl FnMut(usize, usize) -> Result<usize, Error>,
+) -> Result<usize, Error> {
+    let mut at = r.start;
+    let mut total = 0;
+    loop {
+        let piece = (r.end - at).min(PIECE);
+        let n = match step(at, piece) {
+            Ok(n) => n,
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        };
+        total += n;
+        at += n;
+        if pieces == Pieces::Once || n < piece || at == r.end {
+            break;
+        }
+    }
+    Ok(total)
 }
 
 /// The first of the iovecs in `raw` (8 bytes each) whose buffer ends past
