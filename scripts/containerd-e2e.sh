@@ -38,8 +38,10 @@ cleanup() {
         wait "$containerd_pid" 2>/dev/null || true
     fi
     # Snapshots are mounts under the private root.
-    grep -o " $work[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" || true; done
-    rm -rf "$work"
+    # (grep finds nothing when none is left, and pipefail is on.)
+    { grep -o " $work[^ ]*" /proc/mounts || true; } | sort -r \
+        | while read -r m; do umount -l "$m" || true; done
+    rm -rf "$work" || true
 }
 trap cleanup EXIT
 mkdir -p "$work/bin" "$work/modules"

@@ -32,8 +32,10 @@ stop() {
         wait "$pid" 2>/dev/null || true
     fi
     if [ -n "$tmp" ]; then
-        grep -o " $tmp[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" || true; done
-        rm -rf "$tmp"
+        # grep finds nothing when no mount is left (and pipefail is on).
+        { grep -o " $tmp[^ ]*" /proc/mounts || true; } | sort -r \
+            | while read -r m; do umount -l "$m" || true; done
+        rm -rf "$tmp" || true
     fi
 }
 trap stop EXIT
