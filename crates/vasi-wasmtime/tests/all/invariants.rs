@@ -71,21 +71,9 @@ fn module(engine: &Engine) -> Module {
     Module::new(engine, wat).unwrap()
 }
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+#[path = "../../../vasi/tests/support/rng.rs"]
+mod rng;
+use rng::Rng;
 
 /// Where the plausible things live in guest memory.
 const PATHS: u32 = 0x1000;
