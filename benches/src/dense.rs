@@ -32,6 +32,8 @@
 //!   and mounted at `/image` through each instance's own copy-on-write layer;
 //!   `filerw` writes `/image/out.txt` into that layer.
 
+mod machine;
+
 use anyhow::{bail, Context as _, Result};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -425,22 +427,8 @@ fn loadavg() -> String {
 }
 
 fn machine() -> String {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("model name"))
-        .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let ram = status_total_ram();
-    format!("Machine: {cpus} CPUs ({model}), {ram:.1} GiB RAM; wasmtime 48.0.8, pooling allocator.")
-}
-
-fn status_total_ram() -> f64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0 / 1024.0)
+    format!(
+        "Machine: {}; wasmtime 48.0.8, pooling allocator.",
+        machine::describe()
+    )
 }

@@ -33,6 +33,7 @@
 mod bench;
 mod fixtures;
 mod hosts;
+mod machine;
 mod native;
 
 use anyhow::{bail, Context as _, Result};
@@ -649,23 +650,15 @@ fn pooling() -> bool {
 }
 
 fn machine() -> String {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("model name"))
-        .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let ram_gib = meminfo
-        .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0 / 1024.0);
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     format!(
-        "Machine: {cpus} CPUs ({model}), {ram_gib:.1} GiB RAM, Linux {}; wasmtime 48.0.8, {} Engine config.",
+        "Machine: {}, Linux {}; wasmtime 48.0.8, {} Engine config.",
+        machine::describe(),
         kernel.trim(),
-        if pooling() { "pooling-allocator" } else { "default" }
+        if pooling() {
+            "pooling-allocator"
+        } else {
+            "default"
+        }
     )
 }
