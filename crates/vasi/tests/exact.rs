@@ -449,19 +449,11 @@ impl Write for CountingSink {
     }
 }
 
-/// Five iovecs of 1 GiB each (all over the same guest gigabyte): a call
-/// transfers at most `u32::MAX` bytes, and says exactly how many.
-#[test]
-fn byte_counts_never_exceed_a_u32() {
-    const GIB: u32 = 1 << 30;
-    let file = Bottomless::default();
-    let sink = CountingSink::default();
-    let ctx = WasiCtxBuilder::new()
-        .stdout(sink.clone())
-        .preopen_dir(Arc::new(BottomlessDir(file.clone())), "/b")
-        .build()
-        .unwrap();
-    // Zeroed pages: reading them maps nothing new.
+const GIB: u32 = 1 << 30;
+
+/// A 1 GiB memory (zeroed pages: reading them maps nothing new) holding
+/// five iovecs at `IOVS`, each of the whole 1 GiB at 0: 5 GiB per call.
+fn five_gib_of_iovecs(ctx: WasiCtx) -> Env {
     let mut e = Env {
         ctx,
         mem: vec![0; GIB as usize],
@@ -472,6 +464,21 @@ fn byte_counts_never_exceed_a_u32() {
         e.mem[at..at + 4].copy_from_slice(&0u32.to_le_bytes());
         e.mem[at + 4..at + 8].copy_from_slice(&GIB.to_le_bytes());
     }
+    e
+}
+
+/// Five iovecs of 1 GiB each (all over the same guest gigabyte): a call
+/// transfers at most `u32::MAX` bytes, and says exactly how many.
+#[test]
+fn byte_counts_never_exceed_a_u32() {
+    let file = Bottomless::default();
+    let sink = CountingSink::default();
+    let ctx = WasiCtxBuilder::new()
+        .stdout(sink.clone())
+        .preopen_dir(Arc::new(BottomlessDir(file.clone())), "/b")
+        .build()
+        .unwrap();
+    let mut e = five_gib_of_iovecs(ctx);
     let fd = e.open("f", 0, 0).unwrap();
     type Call = fn(&mut WasiCtx, &mut GuestMemory<'_>, u32) -> Result<(), Error>;
     let calls: [(&str, Call); 4] = [
@@ -517,23 +524,13 @@ fn byte_counts_never_exceed_a_u32() {
 /// The same over a socket whose peer reads (and counts) everything.
 #[test]
 fn socket_byte_counts_never_exceed_a_u32() {
-    const GIB: u32 = 1 << 30;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let ctx = WasiCtxBuilder::new()
         .preopen_listener(listener)
         .build()
         .unwrap();
-    let mut e = Env {
-        ctx,
-        mem: vec![0; GIB as usize],
-        _tmp: None,
-    };
-    for i in 0..5u32 {
-        let at = (IOVS + 8 * i) as usize;
-        e.mem[at..at + 4].copy_from_slice(&0u32.to_le_bytes());
-        e.mem[at + 4..at + 8].copy_from_slice(&GIB.to_le_bytes());
-    }
+    let mut e = five_gib_of_iovecs(ctx);
     let peer = std::thread::spawn(move || {
         let mut s = std::net::TcpStream::connect(addr).unwrap();
         std::io::copy(&mut s, &mut std::io::sink()).unwrap()
