@@ -347,6 +347,21 @@ impl WasiCtxBuilder {
         self
     }
 
+    /// Gives the guest's stdout to `writer`, which moves the bytes out of
+    /// guest memory itself (see [`crate::DirectWrite`]): for embedders whose
+    /// guest memory vasi can only copy, it saves a copy per write.
+    pub fn stdout_direct(&mut self, writer: impl crate::DirectWrite + 'static) -> &mut Self {
+        self.stdout = (OutputStream::direct(Box::new(writer)), filetype::UNKNOWN);
+        self
+    }
+
+    /// Gives the guest's stderr to `writer`, as
+    /// [`stdout_direct`](Self::stdout_direct).
+    pub fn stderr_direct(&mut self, writer: impl crate::DirectWrite + 'static) -> &mut Self {
+        self.stderr = (OutputStream::direct(Box::new(writer)), filetype::UNKNOWN);
+        self
+    }
+
     /// Gives the guest the host process's stdin, stdout and stderr. A stream that
     /// is a terminal is reported to the guest as a character device (so the guest
     /// may use colours); any other stream is reported as `unknown`.

@@ -59,4 +59,4 @@ pub use error::{Error, I32Exit, StopReason, Stopped, Trap};
 pub use interrupt::InterruptHandle;
 pub use memory::{CopyMemory, GuestBytes, GuestMemory, GuestStr, Iovecs, Pieces, MAX_STR, PIECE};
 pub use random::Random;
-pub use stdio::CaptureBuffer;
+pub use stdio::{CaptureBuffer, DirectWrite};

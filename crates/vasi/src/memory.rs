@@ -555,36 +555,64 @@ impl<'a> GuestMemory<'a> {
             .checked_mul(8)
             .ok_or_else(|| out_of_bounds(ptr, u32::MAX, self.len))?;
         let r = self.range(ptr, len, 4)?;
-        let iovs = Iovecs { ptr, count };
-        let bad = match &self.backing {
-            Backing::Slice(b) => first_bad(b[r].chunks_exact(8), self.len),
-            _ => self.first_bad_off_slice(iovs),
+        let (bad, first) = match &self.backing {
+            Backing::Slice(b) => {
+                let raw = &b[r];
+                (first_bad(raw.chunks_exact(8), self.len), split_iovec(raw))
+            }
+            _ => self.first_bad_off_slice(ptr, count),
         };
         match bad {
             Some((buf, len)) => Err(out_of_bounds(buf, len, self.len)),
-            None => Ok(iovs),
+            None => Ok(Iovecs { ptr, count, first }),
         }
     }
 
-    /// The first iovec of `iovs` whose buffer is out of bounds, off a slice.
+    /// Off a slice: the first iovec of the `count` at `ptr` whose buffer is
+    /// out of bounds, and the first iovec.
     #[inline(never)]
-    fn first_bad_off_slice(&self, iovs: Iovecs) -> Option<(u32, u32)> {
-        (0..iovs.count)
-            .map(|i| self.iovec(iovs, i))
-            .find(|&(buf, len)| u64::from(buf) + u64::from(len) > self.len as u64)
+    fn first_bad_off_slice(&self, ptr: u32, count: u32) -> (Option<(u32, u32)>, (u32, u32)) {
+        let mut first = (0, 0);
+        for i in 0..count {
+            let mut b = [0u8; 8];
+            self.load((ptr + i * 8) as usize, &mut b);
+            let (buf, len) = split_iovec(&b);
+            if i == 0 {
+                first = (buf, len);
+            }
+            if u64::from(buf) + u64::from(len) > self.len as u64 {
+                return (Some((buf, len)), first);
+            }
+        }
+        (None, first)
     }
 
     /// The `index`th iovec of a checked array: `(buf, len)`. The buffer itself is
-    /// checked when it is moved.
+    /// checked when it is moved. The first is the one [`iovecs`](Self::iovecs)
+    /// read, so the usual one-buffer call reads its array once (and on a
+    /// shared memory moves the very buffer it checked).
     #[inline(always)]
     pub fn iovec(&self, iovs: Iovecs, index: u32) -> (u32, u32) {
         debug_assert!(index < iovs.count);
+        if index == 0 {
+            return iovs.first;
+        }
         let mut b = [0u8; 8];
         self.load((iovs.ptr + index * 8) as usize, &mut b);
-        (
-            u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
-            u32::from_le_bytes([b[4], b[5], b[6], b[7]]),
-        )
+        split_iovec(&b)
+    }
+}
+
+/// The `(buf, len)` of the iovec at the start of `raw` (`(0, 0)` if `raw`
+/// is shorter than one).
+#[inline(always)]
+fn split_iovec(raw: &[u8]) -> (u32, u32) {
+    match raw.get(..8) {
+        Some(v) => (
+            u32::from_le_bytes([v[0], v[1], v[2], v[3]]),
+            u32::from_le_bytes([v[4], v[5], v[6], v[7]]),
+        ),
+        None => (0, 0),
     }
 }
 
@@ -647,6 +675,8 @@ pub(crate) fn room(total: usize, len: u32) -> u32 {
 pub struct Iovecs {
     ptr: u32,
     count: u32,
+    /// The first iovec, read when the array was checked (`(0, 0)` if none).
+    first: (u32, u32),
 }
 
 impl Iovecs {

@@ -62,6 +62,44 @@ impl Write for CaptureBuffer {
     }
 }
 
+/// An output for the guest's stdout or stderr that moves the guest's bytes
+/// itself, told where they are in guest memory, instead of being handed
+/// them: for an embedder whose guest memory lives outside vasi (a JS
+/// engine's), where the bytes can then go from the guest's memory to their
+/// consumer in one copy rather than two. vasi-web hands stdout and stderr to
+/// its JS callbacks this way. See [`WasiCtxBuilder::stdout_direct`](crate::WasiCtxBuilder::stdout_direct).
+///
+/// ```
+/// use vasi::{DirectWrite, Error, GuestMemory, Pieces};
+///
+/// /// Keeps what the guest writes (as a `CaptureBuffer` would, by hand).
+/// struct Keep(Vec<u8>);
+/// impl DirectWrite for Keep {
+///     fn write_direct(&mut self, mem: &GuestMemory<'_>, ptr: u32, len: u32) -> Result<usize, Error> {
+///         mem.drain(ptr, len, Pieces::UntilShort, |bytes| {
+///             self.0.extend_from_slice(bytes);
+///             Ok(bytes.len())
+///         })
+///     }
+/// }
+///
+/// let ctx = vasi::WasiCtxBuilder::new().stdout_direct(Keep(Vec::new())).build()?;
+/// # Ok::<(), vasi::BuildError>(())
+/// ```
+pub trait DirectWrite: Send {
+    /// Writes the `len` bytes (never 0) at `ptr` of `mem`, which vasi has
+    /// checked to be in bounds, and returns how many it wrote: as
+    /// [`Write::write`], fewer than `len` is a short write (the call reports
+    /// the bytes written so far and stops), and an error with nothing
+    /// written is the call's error.
+    fn write_direct(
+        &mut self,
+        mem: &crate::GuestMemory<'_>,
+        ptr: u32,
+        len: u32,
+    ) -> Result<usize, crate::Error>;
+}
+
 /// The guest's stdout or stderr: any writer, or the host process's own stream.
 pub(crate) struct OutputStream {
     sink: Sink,
@@ -77,6 +115,8 @@ pub(crate) struct OutputStream {
 enum Sink {
     /// Anything the embedder gave.
     Any(Box<dyn Write + Send>),
+    /// An embedder's output that reads guest memory itself.
+    Direct(Box<dyn DirectWrite>),
     /// The host's stdout or stderr ([`WasiCtxBuilder::inherit_stdio`](crate::WasiCtxBuilder::inherit_stdio)).
     Stdout(io::Stdout),
     Stderr(io::Stderr),
@@ -86,6 +126,13 @@ impl OutputStream {
     pub(crate) fn new(writer: Box<dyn Write + Send>) -> Self {
         OutputStream {
             sink: Sink::Any(writer),
+            regular: None,
+        }
+    }
+
+    pub(crate) fn direct(writer: Box<dyn DirectWrite>) -> Self {
+        OutputStream {
+            sink: Sink::Direct(writer),
             regular: None,
         }
     }
@@ -131,6 +178,9 @@ impl OutputStream {
             })?;
             w.flush().map_err(to_error)?;
             return Ok(n);
+        }
+        if let Sink::Direct(d) = &mut self.sink {
+            return write_direct(d.as_mut(), mem, iovs);
         }
         let mut total = 0usize;
         for i in 0..iovs.count() {
@@ -190,17 +240,56 @@ impl OutputStream {
             }
             Sink::Stdout(s) => s.write_all(src).map_err(to_error),
             Sink::Stderr(s) => s.write_all(src).map_err(to_error),
+            // `write_iovecs` hands a direct writer guest ranges, never bytes.
+            Sink::Direct(_) => Err(crate::Error::Errno(crate::Errno::Io)),
         }
     }
 
     fn flush(&mut self) -> Result<(), crate::Error> {
         let r = match &mut self.sink {
             Sink::Any(w) => w.flush(),
+            // Nothing of it is buffered in vasi.
+            Sink::Direct(_) => Ok(()),
             Sink::Stdout(s) => s.flush(),
             Sink::Stderr(s) => s.flush(),
         };
         r.map_err(|e| crate::Error::Errno(e.into()))
     }
+}
+
+/// [`OutputStream::write_iovecs`] to a direct writer: each buffer, checked
+/// again (on a shared memory another thread may have changed an iovec after
+/// [`GuestMemory::iovecs`](crate::GuestMemory::iovecs) checked it), as one
+/// guest range.
+fn write_direct(
+    d: &mut dyn DirectWrite,
+    mem: &crate::GuestMemory<'_>,
+    iovs: crate::memory::Iovecs,
+) -> Result<usize, crate::Error> {
+    let mut total = 0usize;
+    for i in 0..iovs.count() {
+        let (buf, len) = mem.iovec(iovs, i);
+        let len = crate::memory::room(total, len);
+        if len == 0 {
+            continue;
+        }
+        mem.check(buf, len, 1)?;
+        match d.write_direct(mem, buf, len) {
+            Ok(n) => {
+                let n = n.min(len as usize);
+                total += n;
+                if n < len as usize {
+                    break;
+                }
+            }
+            Err(crate::Error::Errno(_)) if total > 0 => break,
+            Err(e) => return Err(e),
+        }
+        if total == crate::memory::MAX_IO {
+            break;
+        }
+    }
+    Ok(total)
 }
 
 /// Writes all of `src` to the host descriptor `fd` (a pipe, a terminal, a

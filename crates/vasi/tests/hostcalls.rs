@@ -816,3 +816,117 @@ fn bulk_transfers_are_whole_on_every_memory() {
     assert!(seen.windows(2).all(|w| w[0] == w[1]));
     assert!(seen[0].iter().any(|&b| b != 0));
 }
+
+/// What a [`vasi::DirectWrite`] stdout saw: each range, and its bytes.
+#[derive(Default)]
+struct Direct {
+    ranges: Vec<(u32, u32)>,
+    bytes: Vec<u8>,
+}
+
+/// A direct writer that takes at most `limit` bytes a call, and fails its
+/// `fail_at`th call (counting from 0).
+struct DirectOut {
+    seen: Arc<std::sync::Mutex<Direct>>,
+    limit: u32,
+    fail_at: Option<usize>,
+}
+
+impl vasi::DirectWrite for DirectOut {
+    fn write_direct(&mut self, mem: &GuestMemory<'_>, ptr: u32, len: u32) -> Result<usize, Error> {
+        let mut seen = self.seen.lock().unwrap();
+        if self.fail_at == Some(seen.ranges.len()) {
+            return Err(Error::Errno(Errno::Pipe));
+        }
+        seen.ranges.push((ptr, len));
+        let n = len.min(self.limit);
+        mem.drain(ptr, n, vasi::Pieces::UntilShort, |b| {
+            seen.bytes.extend_from_slice(b);
+            Ok(b.len())
+        })
+    }
+}
+
+#[test]
+fn direct_writers_get_guest_ranges_on_every_memory() {
+    for kind in [MemKind::Slice, MemKind::Copying, MemKind::Shared] {
+        let run = |limit: u32, fail_at: Option<usize>, count: u32| {
+            let seen = Arc::new(std::sync::Mutex::new(Direct::default()));
+            let ctx = WasiCtxBuilder::new()
+                .stdout_direct(DirectOut {
+                    seen: seen.clone(),
+                    limit,
+                    fail_at,
+                })
+                .build()
+                .unwrap();
+            let mut env = Env {
+                ctx,
+                mem: vec![0; 1 << 16],
+                kind,
+                _tmp: None,
+            };
+            // Three iovecs: "hello", an empty one, "world!".
+            let iov = 256u32;
+            env.put(BUF, b"hello");
+            env.put(BUF + 100, b"world!");
+            for (i, (p, l)) in [(BUF, 5u32), (BUF + 50, 0), (BUF + 100, 6)]
+                .into_iter()
+                .enumerate()
+            {
+                env.put(iov + 8 * i as u32, &p.to_le_bytes());
+                env.put(iov + 8 * i as u32 + 4, &l.to_le_bytes());
+            }
+            let r = env.call(|c, m| p1::fd_write(c, m, 1, iov, count, OUT));
+            let n = env.u32_at(OUT);
+            let seen = std::mem::take(&mut *seen.lock().unwrap());
+            (r, n, seen)
+        };
+        // Whole: every non-empty buffer, as its own range.
+        let (r, n, seen) = run(u32::MAX, None, 3);
+        assert_eq!((r, n), (Ok(()), 11), "{kind:?}");
+        assert_eq!(seen.ranges, [(BUF, 5), (BUF + 100, 6)], "{kind:?}");
+        assert_eq!(seen.bytes, b"helloworld!", "{kind:?}");
+        // A short write ends the call with what it took.
+        let (r, n, seen) = run(3, None, 3);
+        assert_eq!((r, n, seen.ranges.len()), (Ok(()), 3, 1), "{kind:?}");
+        assert_eq!(seen.bytes, b"hel", "{kind:?}");
+        // An error after some bytes: the count so far; before any: the error.
+        let (r, n, _) = run(u32::MAX, Some(1), 3);
+        assert_eq!((r, n), (Ok(()), 5), "{kind:?}");
+        let (r, _, seen) = run(u32::MAX, Some(0), 3);
+        assert_eq!(r, Err(Errno::Pipe), "{kind:?}");
+        assert!(seen.bytes.is_empty());
+    }
+    // A buffer out of bounds traps before the writer sees anything.
+    let seen = Arc::new(std::sync::Mutex::new(Direct::default()));
+    let ctx = WasiCtxBuilder::new()
+        .stdout_direct(DirectOut {
+            seen: seen.clone(),
+            limit: u32::MAX,
+            fail_at: None,
+        })
+        .build()
+        .unwrap();
+    let mut env = Env {
+        ctx,
+        mem: vec![0; 1 << 16],
+        kind: MemKind::Slice,
+        _tmp: None,
+    };
+    env.put(256, &BUF.to_le_bytes());
+    env.put(260, &5u32.to_le_bytes());
+    env.put(264, &0xffff_0000u32.to_le_bytes());
+    env.put(268, &5u32.to_le_bytes());
+    let mut mem = std::mem::take(&mut env.mem);
+    let r = p1::fd_write(
+        &mut env.ctx,
+        &mut GuestMemory::new(&mut mem),
+        1,
+        256,
+        2,
+        OUT,
+    );
+    assert!(matches!(r, Err(Error::Trap(_))), "{r:?}");
+    assert!(seen.lock().unwrap().ranges.is_empty());
+}
