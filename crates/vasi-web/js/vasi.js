@@ -10,8 +10,9 @@
 //   });
 //
 // The guest imports vasi's exports directly (a hostcall is a wasm-to-wasm
-// call); vasi copies from and to the guest's exported `memory` through
-// `guest_read`/`guest_write` below. Sleeps and stdin waits block on
+// call); vasi reaches the guest's exported `memory` through a tiny accessor
+// module over it (`accessModule` below) for small accesses, and through
+// `guest_read`/`guest_write` for bulk copies. Sleeps and stdin waits block on
 // `Atomics.wait` where the platform lets a thread block (Node, workers); on
 // a browser page's main thread they spin instead (see README, "In the
 // browser").
@@ -263,6 +264,74 @@ function checkGuest(module, extraImports) {
   return module;
 }
 
+// The guest-memory accessors: a tiny wasm module that imports the guest's
+// memory and exports loads and stores of it, so that vasi (which cannot
+// import a second memory without multi-memory) makes small accesses by
+// wasm-to-wasm calls instead of calls into JS. In the text format:
+//
+//   (module
+//     (import "guest" "memory" (memory 0))      ;; or (memory 0 65536 shared)
+//     (func (export "pages") (result i32) memory.size)
+//     (func (export "load8") (param i32) (result i32) local.get 0 i32.load8_u)
+//     (func (export "load32") (param i32) (result i32) local.get 0 i32.load align=1)
+//     (func (export "load64") (param i32) (result i64) local.get 0 i64.load align=1)
+//     (func (export "store8") (param i32 i32) local.get 0 local.get 1 i32.store8)
+//     (func (export "store32") (param i32 i32) local.get 0 local.get 1 i32.store align=1)
+//     (func (export "store64") (param i32 i64) local.get 0 local.get 1 i64.store align=1))
+//
+// The order of ACCESSORS is the order of `Access`'s fields in web.rs.
+const ACCESSORS = ["pages", "load8", "load32", "load64", "store8", "store32", "store64"];
+const accessModules = new Map();
+function accessModule(shared) {
+  let module = accessModules.get(shared);
+  if (module !== undefined) return module;
+  const I32 = 0x7f;
+  const I64 = 0x7e;
+  const name = (s) => [s.length, ...encoder.encode(s)];
+  const vec = (items) => [items.length, ...items.flat()];
+  const uleb = (n) => (n < 0x80 ? [n] : [(n & 0x7f) | 0x80, ...uleb(n >>> 7)]);
+  const section = (id, items) => {
+    const body = vec(items);
+    return [id, ...uleb(body.length), ...body];
+  };
+  const types = [
+    [0x60, 0, 1, I32], // () -> i32
+    [0x60, 1, I32, 1, I32], // (i32) -> i32
+    [0x60, 1, I32, 1, I64], // (i32) -> i64
+    [0x60, 2, I32, I32, 0], // (i32, i32)
+    [0x60, 2, I32, I64, 0], // (i32, i64)
+  ];
+  // min 0 pages, no max; shared: min 0, max 65536 (LEB128 80 80 04).
+  const limits = shared ? [0x03, 0, 0x80, 0x80, 0x04] : [0x00, 0];
+  const imports = [[...name("guest"), ...name("memory"), 0x02, ...limits]];
+  const funcTypes = [0, 1, 1, 2, 3, 3, 4];
+  const GET0 = [0x20, 0];
+  const GET1 = [0x20, 1];
+  const bodies = [
+    [0x3f, 0], // memory.size
+    [...GET0, 0x2d, 0, 0], // i32.load8_u
+    [...GET0, 0x28, 0, 0], // i32.load align=1
+    [...GET0, 0x29, 0, 0], // i64.load align=1
+    [...GET0, ...GET1, 0x3a, 0, 0], // i32.store8
+    [...GET0, ...GET1, 0x36, 0, 0], // i32.store align=1
+    [...GET0, ...GET1, 0x37, 0, 0], // i64.store align=1
+  ].map((code) => {
+    const body = [0, ...code, 0x0b]; // no locals, code, end
+    return [body.length, ...body];
+  });
+  const bytes = new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+    ...section(1, types),
+    ...section(2, imports),
+    ...section(3, funcTypes.map((t) => [t])),
+    ...section(7, ACCESSORS.map((n, k) => [...name(n), 0x00, k])),
+    ...section(10, bodies),
+  ]);
+  module = new WebAssembly.Module(bytes);
+  accessModules.set(shared, module);
+  return module;
+}
+
 /** vasi's core, loaded once; every `run` gets a fresh instance of it. */
 export class Vasi {
   #module;
@@ -335,77 +404,36 @@ class Run {
 
   imports() {
     const run = this;
-    // The two memories' bytes, in closure variables (the hot path reads
-    // them on every copy); renewed when a memory grew (its old buffer is
-    // then detached and the view's length 0). vasi asks for the guest
-    // memory's length only when a check fails (web.rs, `call`), so the
-    // copies renew the guest's view themselves.
+    // The two memories' bytes, in closure variables. A view is renewed when
+    // it is shorter than a copy needs: the memory grew (a non-shared
+    // memory's old buffer is then detached, its view's length 0; a shared
+    // one's old view keeps its old length). Only bulk copies (more than 128
+    // bytes) and outputs come here: vasi makes smaller accesses through the
+    // guest-memory accessors (`accessModule`), in wasm.
     let v = new Uint8Array(0);
     let g = new Uint8Array(0);
-    // The same memories as 32-bit words and as DataViews: small copies move
-    // words (aligned) or DataView words (unaligned), several times faster
-    // than a byte loop and with no allocation, unlike subarray().
-    let v32 = new Int32Array(0);
-    let g32 = new Int32Array(0);
-    let vd = new DataView(new ArrayBuffer(0));
-    let gd = vd;
-    const vbytes = () => {
-      if (v.length === 0) {
-        const b = run.vmem.buffer;
-        v = new Uint8Array(b);
-        v32 = new Int32Array(b);
-        vd = new DataView(b);
-      }
+    const vbytes = (end = 1) => {
+      if (v.length < end) v = new Uint8Array(run.vmem.buffer);
       return v;
     };
-    const gbytes = () => {
-      if (g.length === 0 && run.gmem !== null) {
-        const b = run.gmem.buffer;
-        g = new Uint8Array(b);
-        g32 = new Int32Array(b, 0, b.byteLength >>> 2);
-        gd = new DataView(b);
-      }
+    const gbytes = (end) => {
+      if (g.length < end && run.gmem !== null) g = new Uint8Array(run.gmem.buffer);
       return g;
     };
     run.vbytes = vbytes;
+    const sinkWriter = (sink) => (sink.chunks !== null ? (bytes) => sink.chunks.push(bytes) : sink.write);
+    const toStdout = sinkWriter(run.stdout);
+    const toStderr = sinkWriter(run.stderr);
     return {
-      guest_len() {
-        vbytes();
-        return gbytes().length;
-      },
       guest_read(offset, dst, len) {
-        if (v.length === 0) vbytes();
-        if (g.length === 0) gbytes();
-        if (len > 64) {
-          v.set(g.subarray(offset >>> 0, (offset >>> 0) + len), dst >>> 0);
-        } else if (((offset | dst | len) & 3) === 0) {
-          const o = offset >>> 2;
-          const d = dst >>> 2;
-          for (let i = 0, n = len >>> 2; i < n; i++) v32[d + i] = g32[o + i];
-        } else {
-          const o = offset >>> 0;
-          const d = dst >>> 0;
-          let i = 0;
-          for (; i + 4 <= len; i += 4) vd.setInt32(d + i, gd.getInt32(o + i, true), true);
-          for (; i < len; i++) v[d + i] = g[o + i];
-        }
+        offset >>>= 0;
+        dst >>>= 0;
+        vbytes(dst + len).set(gbytes(offset + len).subarray(offset, offset + len), dst);
       },
       guest_write(offset, src, len) {
-        if (v.length === 0) vbytes();
-        if (g.length === 0) gbytes();
-        if (len > 64) {
-          g.set(v.subarray(src >>> 0, (src >>> 0) + len), offset >>> 0);
-        } else if (((offset | src | len) & 3) === 0) {
-          const o = offset >>> 2;
-          const d = src >>> 2;
-          for (let i = 0, n = len >>> 2; i < n; i++) g32[o + i] = v32[d + i];
-        } else {
-          const o = offset >>> 0;
-          const d = src >>> 0;
-          let i = 0;
-          for (; i + 4 <= len; i += 4) gd.setInt32(o + i, vd.getInt32(d + i, true), true);
-          for (; i < len; i++) g[o + i] = v[d + i];
-        }
+        offset >>>= 0;
+        src >>>= 0;
+        gbytes(offset + len).set(vbytes(src + len).subarray(src, src + len), offset);
       },
       now_monotonic() {
         return perf.now() * 1e6;
@@ -418,11 +446,14 @@ class Run {
       },
       output(fd, src, len) {
         src >>>= 0;
-        const bytes = vbytes().slice(src, src + len);
-        const sink = fd === 1 ? run.stdout : fd === 2 ? run.stderr : null;
-        if (sink === null) run.trace?.write(bytes);
-        else if (sink.chunks !== null) sink.chunks.push(bytes);
-        else sink.write(bytes);
+        run.trace?.write(vbytes(src + len).slice(src, src + len));
+      },
+      output_guest(fd, offset, len) {
+        offset >>>= 0;
+        // A copy: the callback may keep the bytes.
+        const bytes = gbytes(offset + len).slice(offset, offset + len);
+        if (fd === 1) toStdout(bytes);
+        else toStderr(bytes);
       },
       stdin_read(dst, len) {
         dst >>>= 0;
@@ -433,7 +464,7 @@ class Run {
           if (run.stdinPending.length === 0) return 0;
         }
         const n = Math.min(len, run.stdinPending.length);
-        vbytes().set(run.stdinPending.subarray(0, n), dst);
+        vbytes(dst + n).set(run.stdinPending.subarray(0, n), dst);
         run.stdinPending = run.stdinPending.subarray(n);
         return n;
       },
@@ -441,7 +472,7 @@ class Run {
         dst >>>= 0;
         for (let at = 0; at < len; at += 65536) {
           const n = Math.min(65536, len - at);
-          crypto.getRandomValues(vbytes().subarray(dst + at, dst + at + n));
+          crypto.getRandomValues(vbytes(dst + at + n).subarray(dst + at, dst + at + n));
         }
       },
     };
@@ -456,12 +487,12 @@ class Run {
     const ex = this.vasi;
     const ptr = ex.vasi_message_ptr() >>> 0;
     const len = ex.vasi_message_len() >>> 0;
-    return decoder.decode(this.vbytes().subarray(ptr, ptr + len));
+    return decoder.decode(this.vbytes(ptr + len).subarray(ptr, ptr + len));
   }
 
   put(bytes) {
     const ptr = this.vasi.vasi_buffer(bytes.length) >>> 0;
-    this.vbytes().set(bytes, ptr);
+    this.vbytes(ptr + bytes.length).set(bytes, ptr);
   }
 
   check(r, what) {
@@ -551,7 +582,16 @@ class Run {
 
   start(guest) {
     const memory = guest.exports.memory;
-    if (memory instanceof WebAssembly.Memory) this.gmem = memory;
+    if (memory instanceof WebAssembly.Memory) {
+      this.gmem = memory;
+      // The accessors join vasi's function table; vasi calls them there.
+      const shared = typeof SharedArrayBuffer === "function" && memory.buffer instanceof SharedArrayBuffer;
+      const access = new WebAssembly.Instance(accessModule(shared), { guest: { memory } }).exports;
+      const table = this.vasi.__indirect_function_table;
+      const base = table.grow(ACCESSORS.length);
+      ACCESSORS.forEach((name, k) => table.set(base + k, access[name]));
+      this.vasi.vasi_guest_access(base);
+    }
     let exitCode = 0;
     let trap;
     try {

@@ -16,17 +16,14 @@ use std::time::Duration;
 use vasi::clocks::DeterministicClocks;
 use vasi::vfs::{Dir, MemFs, MemFsOptions, Overlay, ReadOnly, TarFs};
 use vasi::{
-    ClockId, Clocks, CopyMemory, Errno, Error, GuestMemory, InterruptHandle, Random, StopReason,
-    Stopped, WasiCtx, WasiCtxBuilder,
+    ClockId, Clocks, CopyMemory, DirectWrite, Errno, Error, GuestMemory, InterruptHandle, Random,
+    StopReason, Stopped, WasiCtx, WasiCtxBuilder,
 };
 
 /// What the JS loader provides (`js/vasi.js`, `imports.vasi`).
 mod js {
     #[link(wasm_import_module = "vasi")]
     unsafe extern "C" {
-        /// The guest memory's size in bytes (0 if it exports none); also
-        /// refreshes the loader's views of both memories.
-        pub(super) safe fn guest_len() -> u32;
         /// Copies `len` guest bytes at `offset` to vasi's `dst`.
         pub(super) fn guest_read(offset: u32, dst: *mut u8, len: u32);
         /// Copies `len` bytes of vasi's `src` to the guest at `offset`.
@@ -37,9 +34,12 @@ mod js {
         pub(super) safe fn now_realtime() -> f64;
         /// Blocks for `ns` nanoseconds (`Atomics.wait` where allowed).
         pub(super) safe fn sleep(ns: f64);
-        /// Hands `len` bytes at `src` to the output `fd` (1 stdout, 2
-        /// stderr, 3 the trace).
+        /// Hands `len` bytes of vasi's at `src` to the output `fd` (3: the
+        /// trace).
         pub(super) fn output(fd: u32, src: *const u8, len: u32);
+        /// Hands the `len` guest bytes at `offset` (checked) to the output
+        /// `fd` (1 stdout, 2 stderr), copied once, from the guest's memory.
+        pub(super) safe fn output_guest(fd: u32, offset: u32, len: u32);
         /// Reads stdin into `dst` (blocking); the bytes read, 0 at its end,
         /// negative on error.
         pub(super) fn stdin_read(dst: *mut u8, len: u32) -> i32;
@@ -48,26 +48,35 @@ mod js {
     }
 }
 
-/// The guest's memory, reached by copies through the loader.
-///
-/// The last read of at most 8 bytes is kept for the rest of the hostcall:
-/// the core reads an iovec array once to check every buffer and again to
-/// move the bytes, and a second call into JS for the same 8 bytes costs more
-/// than the check. Within one hostcall only vasi changes the guest's memory
-/// (a non-shared memory: the guest is suspended), and writes update the copy.
-struct JsMemory {
-    len: usize,
-    /// `(offset, len, bytes)` of the last small read (`len` 0: none).
-    last: std::cell::Cell<(usize, usize, [u8; 8])>,
+/// The guest-memory accessors: the exports of a small wasm module the
+/// loader instantiates over the guest's memory (`accessModule` in
+/// `js/vasi.js`) and puts in vasi's function table. They are wasm functions,
+/// so a small access (an iovec, a result, a struct) is a wasm-to-wasm call
+/// that never enters JS; bulk copies go through the loader's `guest_read` and
+/// `guest_write`, which move many bytes per call.
+#[derive(Clone, Copy)]
+struct Access {
+    /// The guest memory's size in 64 KiB pages.
+    pages: extern "C" fn() -> u32,
+    load8: extern "C" fn(u32) -> u32,
+    load32: extern "C" fn(u32) -> u32,
+    load64: extern "C" fn(u32) -> u64,
+    store8: extern "C" fn(u32, u32),
+    store32: extern "C" fn(u32, u32),
+    store64: extern "C" fn(u32, u64),
 }
 
-impl JsMemory {
-    fn new(len: usize) -> Self {
-        JsMemory {
-            len,
-            last: std::cell::Cell::new((0, 0, [0; 8])),
-        }
-    }
+/// The most bytes moved through [`Access`] rather than the loader's bulk
+/// copy: below this, word calls (about 2 ns per 8 bytes) are cheaper than a
+/// call into JS.
+const SMALL: usize = 128;
+
+/// The guest's memory, reached by copies: through [`Access`] for small
+/// ranges and the loader for bulk ones. The core checks every range against
+/// [`len`](CopyMemory::len) first, so no access here can fault.
+struct JsMemory {
+    len: usize,
+    access: Access,
 }
 
 impl CopyMemory for JsMemory {
@@ -75,30 +84,103 @@ impl CopyMemory for JsMemory {
         self.len
     }
 
+    #[inline]
     fn read(&self, offset: usize, dst: &mut [u8]) {
-        let (at, n, bytes) = self.last.get();
-        if n != 0 && n == dst.len() && at == offset {
-            dst.copy_from_slice(&bytes[..n]);
+        if dst.len() > SMALL {
+            // SAFETY: the loader writes `dst.len()` bytes into `dst`, which
+            // is ours to write for the duration of the call.
+            unsafe { js::guest_read(offset as u32, dst.as_mut_ptr(), dst.len() as u32) };
             return;
         }
-        // SAFETY: the loader writes `dst.len()` bytes into `dst`, which is
-        // ours to write for the duration of the call.
-        unsafe { js::guest_read(offset as u32, dst.as_mut_ptr(), dst.len() as u32) };
-        if dst.len() <= 8 {
-            let mut keep = [0u8; 8];
-            keep[..dst.len()].copy_from_slice(dst);
-            self.last.set((offset, dst.len(), keep));
+        let a = self.access;
+        let mut at = offset as u32;
+        if let Ok(word) = <&mut [u8; 8]>::try_from(&mut *dst) {
+            // An iovec, a u64: the most common small read.
+            *word = (a.load64)(at).to_le_bytes();
+            return;
+        }
+        let mut words = dst.chunks_exact_mut(8);
+        for w in &mut words {
+            w.copy_from_slice(&(a.load64)(at).to_le_bytes());
+            at += 8;
+        }
+        let mut rest = words.into_remainder();
+        if rest.len() >= 4 {
+            let (w, tail) = rest.split_at_mut(4);
+            w.copy_from_slice(&(a.load32)(at).to_le_bytes());
+            at += 4;
+            rest = tail;
+        }
+        for b in rest {
+            *b = (a.load8)(at) as u8;
+            at += 1;
         }
     }
 
+    #[inline]
     fn write(&mut self, offset: usize, src: &[u8]) {
-        // SAFETY: the loader only reads `src`.
-        unsafe { js::guest_write(offset as u32, src.as_ptr(), src.len() as u32) };
-        let (at, n, _) = self.last.get();
-        if n != 0 && offset < at + n && at < offset + src.len() {
-            self.last.set((0, 0, [0; 8]));
+        if src.len() > SMALL {
+            // SAFETY: the loader only reads `src`.
+            unsafe { js::guest_write(offset as u32, src.as_ptr(), src.len() as u32) };
+            return;
+        }
+        let a = self.access;
+        let mut at = offset as u32;
+        if let Ok(word) = <[u8; 4]>::try_from(src) {
+            // A count, an fd: the most common small write.
+            (a.store32)(at, u32::from_le_bytes(word));
+            return;
+        }
+        let mut words = src.chunks_exact(8);
+        for w in &mut words {
+            (a.store64)(at, u64::from_le_bytes(w.try_into().unwrap_or_default()));
+            at += 8;
+        }
+        let mut rest = words.remainder();
+        if rest.len() >= 4 {
+            let (w, tail) = rest.split_at(4);
+            (a.store32)(at, u32::from_le_bytes(w.try_into().unwrap_or_default()));
+            at += 4;
+            rest = tail;
+        }
+        for &b in rest {
+            (a.store8)(at, u32::from(b));
+            at += 1;
         }
     }
+}
+
+/// Takes the guest-memory accessors the loader put in vasi's function table
+/// at `base..base + 7` (in the order of [`Access`]'s fields); called once,
+/// after the guest is instantiated and before it runs. Without it (a guest
+/// that exports no memory) the guest's memory is empty to vasi, and every
+/// pointer the guest passes traps.
+#[no_mangle]
+pub extern "C" fn vasi_guest_access(base: u32) {
+    // SAFETY: on wasm32 a function pointer is an index into the module's
+    // function table, and the loader has put there, at these indices,
+    // functions of exactly these signatures (`call_indirect` checks each
+    // signature again at every call, trapping on a mismatch).
+    let access = unsafe {
+        let f = |k: u32| (base + k) as usize;
+        Access {
+            pages: std::mem::transmute::<usize, extern "C" fn() -> u32>(f(0)),
+            load8: std::mem::transmute::<usize, extern "C" fn(u32) -> u32>(f(1)),
+            load32: std::mem::transmute::<usize, extern "C" fn(u32) -> u32>(f(2)),
+            load64: std::mem::transmute::<usize, extern "C" fn(u32) -> u64>(f(3)),
+            store8: std::mem::transmute::<usize, extern "C" fn(u32, u32)>(f(4)),
+            store32: std::mem::transmute::<usize, extern "C" fn(u32, u32)>(f(5)),
+            store64: std::mem::transmute::<usize, extern "C" fn(u32, u64)>(f(6)),
+        }
+    };
+    with_state(|st| st.access = Some(access));
+}
+
+/// The guest memory's size now. 4 GiB (65,536 pages) does not fit a wasm32
+/// `usize`: vasi then sees one byte less.
+fn guest_len(access: &Access) -> usize {
+    let bytes = u64::from((access.pages)()) * 65536;
+    bytes.min(usize::MAX as u64) as usize
 }
 
 /// A deadline (`performance.now()` nanoseconds as f64 bits; 0: none).
@@ -150,7 +232,28 @@ impl Random for JsRandom {
     }
 }
 
-/// stdout, stderr or the trace, handed to the loader's callbacks.
+/// stdout or stderr: the loader copies the guest's bytes from the guest's
+/// memory straight into what its callback gets.
+struct JsDirect(u32);
+
+impl DirectWrite for JsDirect {
+    fn write_direct(&mut self, _mem: &GuestMemory<'_>, ptr: u32, len: u32) -> Result<usize, Error> {
+        // `_mem` is the guest memory the loader holds (see `call`), and vasi
+        // checked the range against it. In pieces, as the core's own bulk
+        // transfers: a callback never gets more than `PIECE` bytes at once,
+        // so one write makes JS hold at most that much more.
+        let piece = vasi::PIECE as u32;
+        let mut at = 0;
+        while at < len {
+            let n = piece.min(len - at);
+            js::output_guest(self.0, ptr + at, n);
+            at += n;
+        }
+        Ok(len as usize)
+    }
+}
+
+/// The trace, handed to the loader's callback.
 struct JsOut(u32);
 
 impl Write for JsOut {
@@ -209,10 +312,8 @@ struct State {
     outcome: Outcome,
     exit_code: i32,
     message: String,
-    /// The guest memory's length as last asked (see [`call`]).
-    guest_len: usize,
-    /// Whether a hook (the trace) watches the calls.
-    traced: bool,
+    /// The guest-memory accessors, once the loader installed them.
+    access: Option<Access>,
 }
 
 thread_local! {
@@ -231,8 +332,8 @@ impl State {
         builder
             .clocks(JsClocks)
             .random(JsRandom)
-            .stdout(JsOut(1))
-            .stderr(JsOut(2))
+            .stdout_direct(JsDirect(1))
+            .stderr_direct(JsDirect(2))
             .single_instance();
         State {
             builder,
@@ -242,8 +343,7 @@ impl State {
             outcome: Outcome::Running,
             exit_code: 0,
             message: String::new(),
-            guest_len: 0,
-            traced: false,
+            access: None,
         }
     }
 
@@ -368,7 +468,6 @@ pub extern "C" fn vasi_trace(durations: i32) -> i32 {
             };
         }
         st.builder.hook(tracer);
-        st.traced = true;
         0
     })
 }
@@ -528,27 +627,13 @@ pub extern "C" fn vasi_message_len() -> u32 {
 }
 
 /// Runs one hostcall on the context over the guest's memory.
-///
-/// The guest memory's length is remembered between calls: a wasm memory only
-/// grows, so a length seen before is still right for every check it passes.
-/// It is asked for again (a call into JS) only when the call traps, and if
-/// the memory grew meanwhile the call runs again with the new length: the
-/// core checks every pointer of a call before the call does anything, so a
-/// call that trapped on a check has done nothing yet. With a hook (the
-/// trace), which would see such a call twice, the length is asked for on
-/// every call instead.
 #[inline]
 fn call(
     name: &'static str,
-    mut f: impl FnMut(&mut WasiCtx, &mut GuestMemory<'_>) -> Result<(), Error>,
+    f: impl FnOnce(&mut WasiCtx, &mut GuestMemory<'_>) -> Result<(), Error>,
 ) -> i32 {
     let r = with_state(|st| {
-        let State {
-            ctx,
-            guest_len,
-            traced,
-            ..
-        } = st;
+        let State { ctx, access, .. } = st;
         let Some(ctx) = ctx.as_mut() else {
             return Err(Error::trap("vasi-web: a hostcall before vasi_build"));
         };
@@ -560,37 +645,26 @@ fn call(
                 )));
             }
         }
-        let mut fresh = *traced || *guest_len == 0;
-        if fresh {
-            *guest_len = js::guest_len() as usize;
-        }
-        // One call site of `f`, so that each hostcall is compiled in once.
-        loop {
-            let mut js_mem = JsMemory::new(*guest_len);
-            let r = f(ctx, &mut GuestMemory::copying(&mut js_mem));
-            if !fresh && matches!(r, Err(Error::Trap(_))) && grew(guest_len) {
-                fresh = true;
-                continue;
+        let mut js_mem;
+        let mut mem = match access {
+            Some(access) => {
+                js_mem = JsMemory {
+                    len: guest_len(access),
+                    access: *access,
+                };
+                GuestMemory::copying(&mut js_mem)
             }
-            break r;
-        }
+            // No guest memory (yet): every pointer is out of bounds.
+            None => GuestMemory::new(&mut []),
+        };
+        // One call site of `f`, so that each hostcall is compiled in once.
+        f(ctx, &mut mem)
     });
     match r {
         Ok(()) => 0,
         Err(Error::Errno(e)) => i32::from(e.raw()),
         Err(other) => end(name, other),
     }
-}
-
-/// Whether the guest memory grew since `guest_len` was asked for; updates
-/// it (see [`call`]).
-#[cold]
-#[inline(never)]
-fn grew(guest_len: &mut usize) -> bool {
-    let now = js::guest_len() as usize;
-    let grew = now != *guest_len;
-    *guest_len = now;
-    grew
 }
 
 /// Records why the guest ends and ends it: a trap inside vasi unwinds the

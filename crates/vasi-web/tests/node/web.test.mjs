@@ -143,7 +143,7 @@ test("a tar mount is read-only; an overlay over it takes writes", async () => {
   assert.equal(out.stdout, "TODO: one\nbee\nb.txt\n");
 });
 
-test("a guest whose memory grows between hostcalls (vasi remembers its length until a check fails)", async () => {
+test("a guest whose memory grows between hostcalls (vasi asks for its size at every call)", async () => {
   // p1_cat reads each file into a buffer as large as the file, which the
   // guest's allocator grows its memory for just before fd_read fills it.
   const big = new Uint8Array(6 << 20);
@@ -152,12 +152,36 @@ test("a guest whose memory grows between hostcalls (vasi remembers its length un
   success(out);
   assert.equal(out.stdoutBytes.length, 2 * big.length);
   assert.deepEqual(out.stdoutBytes.subarray(big.length), big);
-  // With the trace on, the length is asked for on every call: the same bytes.
+  // With the trace on (a hook sees every call): the same bytes.
   let lines = 0;
   const traced = await vasi.run(program("p1_cat"), { args: ["cat", "/d/big"], mounts: { "/d": { files: { big } } }, trace: () => lines++ });
   success(traced);
   assert.deepEqual(traced.stdoutBytes, big);
   assert.ok(lines > 3);
+});
+
+test("a stdout callback gets the guest's bytes in order, at most 64 KiB at a time, each chunk its own copy", async () => {
+  const big = new Uint8Array((1 << 20) + 3);
+  for (let i = 0; i < big.length; i++) big[i] = 32 + (i % 95); // ASCII: p1_cat prints text
+  const chunks = [];
+  const out = await vasi.run(program("p1_cat"), {
+    args: ["cat", "/d/big"],
+    mounts: { "/d": { files: { big } } },
+    stdout: (bytes) => chunks.push(bytes),
+  });
+  success(out);
+  assert.ok(chunks.length >= 17, `${chunks.length} chunks`);
+  assert.ok(chunks.every((c) => c.length > 0 && c.length <= 65536));
+  const all = new Uint8Array(big.length);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.length;
+  }
+  assert.equal(at, big.length);
+  assert.deepEqual(all, big);
+  // Copies, not views of the guest's memory: they outlive the instance.
+  assert.ok(chunks.every((c) => c.buffer.byteLength === c.length));
 });
 
 test("sleeps block (poll_oneoff on a clock waits, on Atomics.wait)", async () => {
