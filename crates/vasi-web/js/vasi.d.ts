@@ -31,7 +31,7 @@ export interface RunOptions {
   mounts?: Record<string, Mount>;
   /** The whole stdin, a callback asked for up to `maxBytes` (null or empty: the end; it may block), or a StdinPipe. */
   stdin?: string | Bytes | ((maxBytes: number) => string | Bytes | null | undefined) | StdinPipe;
-  /** A callback per write, or "capture" (the default) into the result. */
+  /** A callback per write (at most 64 KiB each, a copy it may keep), or "capture" (the default) into the result. */
   stdout?: ((bytes: Uint8Array) => void) | "capture";
   stderr?: ((bytes: Uint8Array) => void) | "capture";
   /** Fixed clocks (2020-01-01, 1 µs per read, sleeps without waiting) and seeded random bytes. */
@@ -39,10 +39,39 @@ export interface RunOptions {
   seed?: number | bigint;
   /** Every hostcall, one line each (strace style). */
   trace?: ((line: string) => void) | { callback: (line: string) => void; families?: string[]; durations?: boolean };
+  /** Hooks that see every hostcall, after the trace: each may deny, answer or stop a call (`before`) and observe its outcome (`after`). */
+  hooks?: Hook | Hook[];
   /** More import modules for the guest, beside wasi_snapshot_preview1 (which is always vasi's). */
   imports?: Record<string, Record<string, unknown>>;
   /** End the guest after this many milliseconds (checked at hostcalls and in sleeps): exit code 124. */
   timeout?: number;
+}
+
+/** A hostcall as a hook sees it. */
+export interface HookCall {
+  /** The preview1 name, e.g. "path_open". */
+  name: string;
+  /** Its family: "args", "environ", "clock", "fd", "path", "poll", "proc", "random", "sched" or "sock". */
+  family: string;
+  /** The raw arguments by parameter name (pointers and lengths included); a BigInt above 2^53 (only i64 ones). */
+  args: Record<string, number | bigint>;
+  /** The guest's memory, to decode pointers (undefined if it exports none). */
+  memory: WebAssembly.Memory | undefined;
+}
+
+/** How a hostcall ended, as a hook's `after` sees it; `durationNs` is how long it took. */
+export type HookOutcome = ({ errno: number } | { exit: number } | { trap: string } | { stop: string }) & { durationNs: number };
+
+/**
+ * Interposition on every hostcall (as `vasi::hook::Hook` natively). `before`
+ * returns nothing to run the call, `{errno}` to return that (0: success; a
+ * hook that answers a call writes its results into guest memory first)
+ * without running it, or `{stop: "why"}` to end the guest (exit code 134,
+ * `trap` the reason). An exception thrown by a hook ends the run with it.
+ */
+export interface Hook {
+  before?(call: HookCall): void | "run" | { errno: number } | { stop: string };
+  after?(call: HookCall, outcome: HookOutcome): void;
 }
 
 /** How a run ended. */

@@ -390,6 +390,7 @@ class Run {
     this.vmem = null;
     this.gmem = null;
     this.vbytes = null; // set by imports()
+    this.hooks = [];
     this.stdout = outputSink(options.stdout, "stdout");
     this.stderr = outputSink(options.stderr, "stderr");
     const trace = options.trace;
@@ -468,6 +469,33 @@ class Run {
         run.stdinPending = run.stdinPending.subarray(n);
         return n;
       },
+      hook_before(hook, desc, descLen, args, nargs) {
+        const h = run.hooks[hook];
+        if (typeof h.before !== "function") return -1;
+        const { call } = run.describe(desc, descLen, args, nargs);
+        const verdict = h.before(call);
+        if (verdict == null || verdict === "run") return -1;
+        if (typeof verdict === "object" && typeof verdict.stop === "string") {
+          run.put(encoder.encode(verdict.stop));
+          return -2;
+        }
+        if (typeof verdict === "object" && Number.isInteger(verdict.errno) && verdict.errno >= 0 && verdict.errno <= 76) {
+          return verdict.errno;
+        }
+        throw new VasiError(
+          `hooks[${hook}].before(${call.name}) returned ${JSON.stringify(verdict)}: ` +
+            'want nothing (run the call), {errno: 0..76} or {stop: "why"}',
+        );
+      },
+      hook_after(hook, desc, descLen, args, nargs, kind, errno, ns) {
+        const h = run.hooks[hook];
+        if (typeof h.after !== "function") return;
+        const { call, message } = run.describe(desc, descLen, args, nargs);
+        const outcome =
+          kind === 0 ? { errno } : kind === 1 ? { exit: errno } : kind === 2 ? { trap: message } : { stop: message };
+        outcome.durationNs = ns;
+        h.after(call, outcome);
+      },
       random_fill(dst, len) {
         dst >>>= 0;
         for (let at = 0; at < len; at += 65536) {
@@ -476,6 +504,21 @@ class Run {
         }
       },
     };
+  }
+
+  /** A hook's view of a call, from the description vasi passed (see web.rs, `JsHook`). */
+  describe(desc, descLen, args, nargs) {
+    const bytes = this.vbytes(desc + descLen);
+    const [name, params, message] = decoder.decode(bytes.subarray(desc, desc + descLen)).split("\0");
+    const names = params ? params.split(",") : [];
+    const view = new DataView(bytes.buffer);
+    const values = {};
+    for (let i = 0; i < nargs; i++) {
+      const v = view.getBigUint64(args + 8 * i, true);
+      values[names[i]] = v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+    }
+    const family = name.slice(0, name.indexOf("_"));
+    return { call: { name, family, args: values, memory: this.gmem }, message };
   }
 
   attach(instance) {
@@ -526,6 +569,14 @@ class Run {
       this.put(encoder.encode((t.families ?? []).join(",")));
       this.check(ex.vasi_trace(t.durations === false ? 0 : 1), "trace");
     }
+    const hooks = o.hooks == null ? [] : Array.isArray(o.hooks) ? o.hooks : [o.hooks];
+    hooks.forEach((h, i) => {
+      if (h === null || typeof h !== "object" || (typeof h.before !== "function" && typeof h.after !== "function")) {
+        throw new VasiError(`hooks[${i}] must be an object with a before(call) or after(call, outcome) method`);
+      }
+      ex.vasi_hook(i);
+    });
+    this.hooks = hooks;
     for (const [path, spec] of Object.entries(o.mounts ?? {})) this.mount(path, spec);
     if (o.timeout != null) ex.vasi_timeout(Number(o.timeout));
     this.check(ex.vasi_build(), "options");

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use vasi::clocks::DeterministicClocks;
+use vasi::hook::{Call, Hook, Verdict};
 use vasi::vfs::{Dir, MemFs, MemFsOptions, Overlay, ReadOnly, TarFs};
 use vasi::{
     ClockId, Clocks, CopyMemory, DirectWrite, Errno, Error, GuestMemory, InterruptHandle, Random,
@@ -45,6 +46,30 @@ mod js {
         pub(super) fn stdin_read(dst: *mut u8, len: u32) -> i32;
         /// Fills `dst` with random bytes (`crypto.getRandomValues`).
         pub(super) fn random_fill(dst: *mut u8, len: u32);
+        /// Asks JS hook `hook` about a call described at `desc` (`name`,
+        /// NUL, parameter names joined by commas) with `nargs` raw arguments
+        /// at `args`: -1 run it, -2 stop the guest (the reason in vasi's
+        /// buffer), 0 or an errno to return without running it.
+        pub(super) fn hook_before(
+            hook: u32,
+            desc: *const u8,
+            desc_len: u32,
+            args: *const u64,
+            nargs: u32,
+        ) -> i32;
+        /// Tells JS hook `hook` how a call ended: `kind` 0 returned `errno`,
+        /// 1 exit (`errno` the code), 2 trap, 3 stop (the message after the
+        /// parameter names, after a NUL); `ns` how long it took.
+        pub(super) fn hook_after(
+            hook: u32,
+            desc: *const u8,
+            desc_len: u32,
+            args: *const u64,
+            nargs: u32,
+            kind: i32,
+            errno: i32,
+            ns: f64,
+        );
     }
 }
 
@@ -285,6 +310,102 @@ impl Read for JsStdin {
     }
 }
 
+/// One of the loader's hooks (`options.hooks`, by index): each call's name,
+/// parameters and arguments go to JS, which decides and observes.
+struct JsHook {
+    index: u32,
+    /// The call's description, rebuilt in place for each call.
+    desc: String,
+}
+
+impl JsHook {
+    fn describe(&mut self, call: &Call<'_>) {
+        self.desc.clear();
+        self.desc.push_str(call.name());
+        self.desc.push('\0');
+        for (i, p) in call.params().iter().enumerate() {
+            if i > 0 {
+                self.desc.push(',');
+            }
+            self.desc.push_str(p);
+        }
+    }
+}
+
+impl Hook for JsHook {
+    fn before(&mut self, _: &WasiCtx, call: &Call<'_>, _: &mut GuestMemory<'_>) -> Verdict {
+        self.describe(call);
+        let args = call.args();
+        // SAFETY: the loader only reads `desc` and `args`.
+        let v = unsafe {
+            js::hook_before(
+                self.index,
+                self.desc.as_ptr(),
+                self.desc.len() as u32,
+                args.as_ptr(),
+                args.len() as u32,
+            )
+        };
+        match v {
+            -1 => Verdict::Run,
+            -2 => {
+                let why = take_string().unwrap_or_default();
+                Verdict::Stop(if why.is_empty() {
+                    "stopped by a hook".into()
+                } else {
+                    why.into()
+                })
+            }
+            0 => Verdict::Return(Ok(())),
+            // Anything else the loader checked is an errno.
+            e => Verdict::Return(Err(u16::try_from(e)
+                .ok()
+                .and_then(Errno::from_raw)
+                .unwrap_or(Errno::Inval))),
+        }
+    }
+
+    fn after(
+        &mut self,
+        _: &WasiCtx,
+        call: &Call<'_>,
+        _: &GuestMemory<'_>,
+        outcome: &Result<(), Error>,
+        elapsed: Duration,
+    ) {
+        self.describe(call);
+        let (kind, errno) = match outcome {
+            Ok(()) => (0, 0),
+            Err(Error::Errno(e)) => (0, i32::from(e.raw())),
+            Err(Error::Exit(code)) => (1, code.0),
+            Err(Error::Trap(t)) => {
+                self.desc.push('\0');
+                self.desc.push_str(t.message());
+                (2, 0)
+            }
+            Err(Error::Stopped(s)) => {
+                self.desc.push('\0');
+                self.desc.push_str(&s.to_string());
+                (3, 0)
+            }
+        };
+        let args = call.args();
+        // SAFETY: the loader only reads `desc` and `args`.
+        unsafe {
+            js::hook_after(
+                self.index,
+                self.desc.as_ptr(),
+                self.desc.len() as u32,
+                args.as_ptr(),
+                args.len() as u32,
+                kind,
+                errno,
+                elapsed.as_nanos() as f64,
+            )
+        };
+    }
+}
+
 /// A filesystem given to the guest at `path`.
 struct Mount {
     path: String,
@@ -469,6 +590,17 @@ pub extern "C" fn vasi_trace(durations: i32) -> i32 {
         }
         st.builder.hook(tracer);
         0
+    })
+}
+
+/// Adds the loader's hook `index` (`options.hooks[index]`), after the trace.
+#[no_mangle]
+pub extern "C" fn vasi_hook(index: u32) {
+    with_state(|st| {
+        st.builder.hook(JsHook {
+            index,
+            desc: String::new(),
+        });
     })
 }
 

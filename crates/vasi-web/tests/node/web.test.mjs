@@ -184,6 +184,53 @@ test("a stdout callback gets the guest's bytes in order, at most 64 KiB at a tim
   assert.ok(chunks.every((c) => c.buffer.byteLength === c.length));
 });
 
+test("hooks see every call, may deny or stop one, and observe outcomes", async () => {
+  const files = { "a.txt": "alpha\n", "b.txt": "beta\n" };
+  const seen = [];
+  const out = await vasi.run(program("p1_cat"), {
+    args: ["cat", "/d/a.txt", "/d/b.txt"],
+    mounts: { "/d": { files } },
+    hooks: [
+      {
+        before(call) {
+          if (call.name !== "path_open") return undefined;
+          const path = new TextDecoder().decode(new Uint8Array(call.memory.buffer, call.args.path, call.args.path_len));
+          return path === "b.txt" ? { errno: 2 } : undefined; // EACCES
+        },
+      },
+      { after: (call, outcome) => seen.push([call.name, call.family, call.args, outcome]) },
+    ],
+  });
+  assert.equal(out.exitCode, 1, out.stderr);
+  assert.equal(out.stdout, "alpha\n");
+  assert.match(out.stderr, /b\.txt: Permission denied/);
+  const opens = seen.filter(([name]) => name === "path_open").map(([, , , o]) => o.errno);
+  assert.deepEqual(opens.slice(-2), [0, 2]);
+  const write = seen.find(([name, , args]) => name === "fd_write" && args.fd === 1);
+  assert.equal(write[1], "fd");
+  assert.deepEqual(Object.keys(write[2]), ["fd", "iovs", "iovs_len", "nwritten"]);
+  assert.ok(write[3].errno === 0 && write[3].durationNs >= 0);
+  assert.deepEqual(seen.at(-1).slice(0, 2), ["proc_exit", "proc"]);
+  assert.deepEqual(seen.at(-1)[3].exit, 1);
+
+  // Stop: the guest ends at its first write, with the hook's reason.
+  const stopped = await vasi.run(program("p1_cat"), {
+    args: ["cat", "/d/a.txt"],
+    mounts: { "/d": { files } },
+    hooks: { before: (call) => (call.name === "fd_write" ? { stop: "no output today" } : undefined) },
+  });
+  assert.equal(stopped.exitCode, 134);
+  assert.match(stopped.trap, /no output today/);
+  assert.equal(stopped.stdout, "");
+
+  // A hook that answers badly, or is not a hook: one clear error.
+  await assert.rejects(
+    vasi.run(program("p1_cat"), { args: ["cat"], hooks: { before: () => 42.5 } }),
+    (e) => e instanceof VasiError && /hooks\[0\]\.before\(\w+\) returned 42\.5/.test(e.message),
+  );
+  await assert.rejects(vasi.run(program("p1_cat"), { args: ["cat"], hooks: [{}] }), VasiError);
+});
+
 test("sleeps block (poll_oneoff on a clock waits, on Atomics.wait)", async () => {
   // p1_clocks sleeps 20 ms and checks that monotonic time advanced by that much.
   const t = performance.now();
