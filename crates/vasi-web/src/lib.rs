@@ -5,9 +5,13 @@
 //! The module exports every `wasi_snapshot_preview1` function under its own
 //! name with its preview1 signature, so the JS loader hands these exports to
 //! the guest as its imports unchanged: a hostcall is a wasm-to-wasm call, with
-//! no JS in between. vasi reaches the guest's memory only by copies, through
-//! two imported JS functions (`vasi.guest_read`, `vasi.guest_write`) behind
-//! [`vasi::GuestMemory::copying`]. A trap, an exit or a stop ends the guest by
+//! no JS in between. vasi reaches the guest's memory only by copies behind
+//! [`vasi::GuestMemory::copying`]: small ranges through an accessor module
+//! the loader instantiates over the guest's memory and puts in vasi's
+//! (exported, growable) function table, bulk ones through two imported JS
+//! functions (`vasi.guest_read`, `vasi.guest_write`). stdout and stderr are a
+//! [`vasi::DirectWrite`]: the loader copies their bytes from the guest's
+//! memory straight into what its callbacks get. A trap, an exit or a stop ends the guest by
 //! trapping inside vasi (`unreachable`) after recording why; the loader then
 //! asks `vasi_outcome`.
 //!
