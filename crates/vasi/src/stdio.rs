@@ -179,9 +179,6 @@ impl OutputStream {
             w.flush().map_err(to_error)?;
             return Ok(n);
         }
-        if let Sink::Direct(d) = &mut self.sink {
-            return write_direct(d.as_mut(), mem, iovs);
-        }
         let mut total = 0usize;
         for i in 0..iovs.count() {
             let (buf, len) = mem.iovec(iovs, i);
@@ -189,21 +186,30 @@ impl OutputStream {
             if len == 0 {
                 continue;
             }
-            let written = mem.drain(buf, len, crate::Pieces::UntilShort, |src| {
-                match &mut self.sink {
-                    // The embedder's writer (a capture buffer, a sink...): the
-                    // hot path.
-                    Sink::Any(w) => w.write_all(src).map_err(to_error)?,
-                    _ => self.write_host(src, interrupt)?,
-                }
-                Ok(src.len())
-            });
+            let written = if let Sink::Direct(d) = &mut self.sink {
+                // Checked again: on a shared memory another thread may have
+                // changed this iovec since `GuestMemory::iovecs` checked it.
+                mem.check(buf, len, 1)
+                    .and_then(|()| d.write_direct(mem, buf, len))
+                    .map(|n| n.min(len as usize))
+            } else {
+                mem.drain(buf, len, crate::Pieces::UntilShort, |src| {
+                    match &mut self.sink {
+                        // The embedder's writer (a capture buffer, a
+                        // sink...): the hot path.
+                        Sink::Any(w) => w.write_all(src).map_err(to_error)?,
+                        _ => self.write_host(src, interrupt)?,
+                    }
+                    Ok(src.len())
+                })
+            };
             match written {
                 Ok(n) => total += n,
                 Err(crate::Error::Errno(_)) if total > 0 => break,
                 Err(e) => return Err(e),
             }
-            if total == crate::memory::MAX_IO {
+            // A short write (only a direct writer makes one) ends the call.
+            if total == crate::memory::MAX_IO || written.is_ok_and(|n| n < len as usize) {
                 break;
             }
         }
@@ -255,41 +261,6 @@ impl OutputStream {
         };
         r.map_err(|e| crate::Error::Errno(e.into()))
     }
-}
-
-/// [`OutputStream::write_iovecs`] to a direct writer: each buffer, checked
-/// again (on a shared memory another thread may have changed an iovec after
-/// [`GuestMemory::iovecs`](crate::GuestMemory::iovecs) checked it), as one
-/// guest range.
-fn write_direct(
-    d: &mut dyn DirectWrite,
-    mem: &crate::GuestMemory<'_>,
-    iovs: crate::memory::Iovecs,
-) -> Result<usize, crate::Error> {
-    let mut total = 0usize;
-    for i in 0..iovs.count() {
-        let (buf, len) = mem.iovec(iovs, i);
-        let len = crate::memory::room(total, len);
-        if len == 0 {
-            continue;
-        }
-        mem.check(buf, len, 1)?;
-        match d.write_direct(mem, buf, len) {
-            Ok(n) => {
-                let n = n.min(len as usize);
-                total += n;
-                if n < len as usize {
-                    break;
-                }
-            }
-            Err(crate::Error::Errno(_)) if total > 0 => break,
-            Err(e) => return Err(e),
-        }
-        if total == crate::memory::MAX_IO {
-            break;
-        }
-    }
-    Ok(total)
 }
 
 /// Writes all of `src` to the host descriptor `fd` (a pipe, a terminal, a

@@ -847,25 +847,33 @@ impl vasi::DirectWrite for DirectOut {
     }
 }
 
+/// A context whose stdout is a [`DirectOut`], over a memory of `kind`.
+fn direct_env(
+    kind: MemKind,
+    limit: u32,
+    fail_at: Option<usize>,
+) -> (Env, Arc<std::sync::Mutex<Direct>>) {
+    let seen = Arc::new(std::sync::Mutex::new(Direct::default()));
+    let out = DirectOut {
+        seen: seen.clone(),
+        limit,
+        fail_at,
+    };
+    let ctx = WasiCtxBuilder::new().stdout_direct(out).build().unwrap();
+    let env = Env {
+        ctx,
+        mem: vec![0; 1 << 16],
+        kind,
+        _tmp: None,
+    };
+    (env, seen)
+}
+
 #[test]
 fn direct_writers_get_guest_ranges_on_every_memory() {
     for kind in [MemKind::Slice, MemKind::Copying, MemKind::Shared] {
         let run = |limit: u32, fail_at: Option<usize>, count: u32| {
-            let seen = Arc::new(std::sync::Mutex::new(Direct::default()));
-            let ctx = WasiCtxBuilder::new()
-                .stdout_direct(DirectOut {
-                    seen: seen.clone(),
-                    limit,
-                    fail_at,
-                })
-                .build()
-                .unwrap();
-            let mut env = Env {
-                ctx,
-                mem: vec![0; 1 << 16],
-                kind,
-                _tmp: None,
-            };
+            let (mut env, seen) = direct_env(kind, limit, fail_at);
             // Three iovecs: "hello", an empty one, "world!".
             let iov = 256u32;
             env.put(BUF, b"hello");
@@ -899,21 +907,7 @@ fn direct_writers_get_guest_ranges_on_every_memory() {
         assert!(seen.bytes.is_empty());
     }
     // A buffer out of bounds traps before the writer sees anything.
-    let seen = Arc::new(std::sync::Mutex::new(Direct::default()));
-    let ctx = WasiCtxBuilder::new()
-        .stdout_direct(DirectOut {
-            seen: seen.clone(),
-            limit: u32::MAX,
-            fail_at: None,
-        })
-        .build()
-        .unwrap();
-    let mut env = Env {
-        ctx,
-        mem: vec![0; 1 << 16],
-        kind: MemKind::Slice,
-        _tmp: None,
-    };
+    let (mut env, seen) = direct_env(MemKind::Slice, u32::MAX, None);
     env.put(256, &BUF.to_le_bytes());
     env.put(260, &5u32.to_le_bytes());
     env.put(264, &0xffff_0000u32.to_le_bytes());
