@@ -176,6 +176,7 @@ fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
 
 impl<'a> GuestMemory<'a> {
     /// Wraps an exclusive guest memory: hostcalls reach it without copying.
+    #[inline]
     pub fn new(bytes: &'a mut [u8]) -> Self {
         GuestMemory {
             len: bytes.len(),
@@ -195,6 +196,7 @@ impl<'a> GuestMemory<'a> {
     /// assert_eq!(&*mem.read_str(4, 4)?, "path");
     /// # Ok::<(), vasi::Error>(())
     /// ```
+    #[inline]
     pub fn shared(bytes: &'a [UnsafeCell<u8>]) -> Self {
         GuestMemory {
             len: bytes.len(),
@@ -203,6 +205,7 @@ impl<'a> GuestMemory<'a> {
     }
 
     /// Wraps a memory the host can only copy from and to (see [`CopyMemory`]).
+    #[inline]
     pub fn copying(mem: &'a mut dyn CopyMemory) -> Self {
         GuestMemory {
             len: mem.len(),
