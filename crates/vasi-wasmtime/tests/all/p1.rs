@@ -31,6 +31,14 @@ on_each_backend! {
 on_each_backend! {
     fn p1_clocks(backend: Backend) {
         Guest::new(programs::P1_CLOCKS, backend).run().success();
+        // The same checks hold on deterministic clocks, whose first realtime
+        // reading is 2020-01-01T00:00:00Z exactly.
+        Guest::new(programs::P1_CLOCKS, backend)
+            .configure(|b| {
+                b.deterministic(7);
+            })
+            .run()
+            .success();
     }
 }
 
