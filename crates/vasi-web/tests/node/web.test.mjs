@@ -184,6 +184,40 @@ test("a stdout callback gets the guest's bytes in order, at most 64 KiB at a tim
   assert.ok(chunks.every((c) => c.buffer.byteLength === c.length));
 });
 
+/** A guest with a shared memory (threads-style), built by hand: `_start` writes "hi from shared\n" to stdout. */
+function sharedMemoryGuest() {
+  const enc = new TextEncoder();
+  const name = (s) => [s.length, ...enc.encode(s)];
+  const section = (id, items) => {
+    const body = [items.length, ...items.flat()];
+    return [id, body.length, ...body]; // every section here is under 128 bytes
+  };
+  const text = enc.encode("hi from shared\n");
+  const code = [
+    0x00, // no locals
+    0x41, 0, 0x41, 16, 0x36, 2, 0, // iov.buf = 16
+    0x41, 4, 0x41, text.length, 0x36, 2, 0, // iov.len
+    0x41, 1, 0x41, 0, 0x41, 1, 0x41, 8, 0x10, 0, 0x1a, // drop(fd_write(1, 0, 1, 8))
+    0x0b,
+  ];
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+    ...section(1, [[0x60, 4, 0x7f, 0x7f, 0x7f, 0x7f, 1, 0x7f], [0x60, 0, 0]]),
+    ...section(2, [[...name("wasi_snapshot_preview1"), ...name("fd_write"), 0x00, 0]]),
+    ...section(3, [[1]]),
+    ...section(5, [[0x03, 1, 1]]), // shared, min 1, max 1
+    ...section(7, [[...name("memory"), 0x02, 0], [...name("_start"), 0x00, 1]]),
+    ...section(10, [[code.length, ...code]]),
+    ...section(11, [[0x00, 0x41, 16, 0x0b, text.length, ...text]]),
+  ]);
+}
+
+test("a guest whose memory is shared: the accessors import it as shared, output is copied out of it", async () => {
+  const out = await vasi.run(sharedMemoryGuest(), { args: ["shared"] });
+  success(out);
+  assert.equal(out.stdout, "hi from shared\n");
+});
+
 test("hooks see every call, may deny or stop one, and observe outcomes", async () => {
   const files = { "a.txt": "alpha\n", "b.txt": "beta\n" };
   const seen = [];
