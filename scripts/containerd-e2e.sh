@@ -160,6 +160,10 @@ check "without it there is no fd 4 (EBADF)" 8 "" -- \
     localhost/vasi-e2e:rootfs e2e-noscratch /write-scratch.wasm
 check "VASI_ROOTFS=rw makes the rootfs writable" 0 "" -- \
     --env VASI_ROOTFS=rw localhost/vasi-e2e:rootfs e2e-rw /write-root.wasm
+# The runtime mounts /proc in the rootfs, where /proc/self is the shim: the
+# guest sees an empty directory there (ENOENT, 44).
+check "the container's /proc is hidden (ENOENT)" 44 "" -- \
+    localhost/vasi-e2e:rootfs e2e-proc /cat-proc.wasm
 if timeout 60 ctr --address "$sock" --namespace vasi-e2e run --rm --runtime io.containerd.vasi.v1 \
     --snapshotter native --platform wasip1/wasm localhost/vasi-e2e:wasm e2e-wasm \
     >/dev/null 2>"$work/err"; then

@@ -13,6 +13,7 @@ fn main() -> std::io::Result<()> {
         ("write-root.wasm", common::create_file(3, "written.txt")),
         ("write-scratch.wasm", common::create_file(4, "scratch.txt")),
         ("sleep.wasm", common::sleep_hour()),
+        ("cat-proc.wasm", common::cat_file(3, "proc/self/status")),
     ] {
         std::fs::write(dir.join(name), wasm)?;
     }

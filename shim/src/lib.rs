@@ -218,6 +218,9 @@ impl Job {
                 .with_context(|| format!("cannot listen on {addr}"))?;
             b.preopen_listener(l);
         }
+        if rootfs != RootfsMode::None {
+            mask_kernel_filesystems(&mut b, root);
+        }
         if let (Some(seed), Some(clock)) = (o.deterministic, clock) {
             b.clocks(clock)
                 .random(vasi::random::SeededRandom::new(seed));
@@ -385,4 +388,24 @@ fn run_module(
     }
     eprintln!("vasi: {e:?}");
     Ok(EXIT_TRAP)
+}
+
+/// The kernel's filesystems a container runtime mounts inside the rootfs.
+/// `/proc` would hand the guest the shim's own process: its memory
+/// (`/proc/self/mem`, which holds the host's side of the sandbox), its
+/// environment and its descriptors; `/sys`, the machine's devices and
+/// cgroups. Neither is part of an image, and a wasm guest has no use for
+/// them, so each one the rootfs has is covered by an empty read-only
+/// directory, mounted without a descriptor of its own (the guest's preopens
+/// are as before). `/dev` stays: it holds nothing of the host process
+/// (`/dev/null` and the like).
+const MASKED: &[&str] = &["proc", "sys"];
+
+fn mask_kernel_filesystems(b: &mut WasiCtxBuilder, root: &Path) {
+    for name in MASKED {
+        if root.join(name).is_dir() {
+            let empty = MemFs::new();
+            b.mount_dir(Arc::new(ReadOnly::new(empty.root())), format!("/{name}"));
+        }
+    }
 }

@@ -373,3 +373,45 @@ fn a_bundles_globals_reach_the_guest() {
     let (code, _, _r) = run(&bytes, &[], &[]);
     assert_eq!(code, 7);
 }
+
+#[test]
+fn the_kernels_filesystems_in_the_rootfs_are_masked() {
+    // A container runtime mounts /proc and /sys inside the rootfs; here
+    // directories with a file each stand in for them.
+    let root = tempfile::tempdir().unwrap();
+    for dir in ["proc/self", "sys", "dev"] {
+        std::fs::create_dir_all(root.path().join(dir)).unwrap();
+    }
+    std::fs::write(root.path().join("proc/self/environ"), "SECRET=1\n").unwrap();
+    std::fs::write(root.path().join("sys/secret"), "host\n").unwrap();
+    std::fs::write(root.path().join("dev/null"), "").unwrap();
+    std::fs::write(root.path().join("msg"), "from the image\n").unwrap();
+    for env in [&[][..], &["VASI_ROOTFS=rw"][..]] {
+        let (code, _) = run_in(
+            root.path(),
+            &common::cat_file(3, "proc/self/environ"),
+            &[],
+            env,
+        );
+        assert_eq!(code, ENOENT, "/proc/self/environ ({env:?})");
+        let (code, _) = run_in(root.path(), &common::cat_file(3, "sys/secret"), &[], env);
+        assert_eq!(code, ENOENT, "/sys/secret ({env:?})");
+        // The rest of the rootfs, /dev included, is as before.
+        let (code, out) = run_in(root.path(), &common::cat_file(3, "msg"), &[], env);
+        assert_eq!((code, out.as_str()), (0, "from the image\n"));
+        let (code, _) = run_in(root.path(), &common::cat_file(3, "dev/null"), &[], env);
+        assert_eq!(code, 0);
+    }
+    // The masks have no descriptors: the rootfs is the only preopen.
+    let (code, _) = run_in(root.path(), &common::cat_file(4, "x"), &[], &[]);
+    assert_eq!(code, EBADF);
+    // The masks are read-only too.
+    let (code, _) = run_in(
+        root.path(),
+        &common::create_file(3, "proc/new"),
+        &[],
+        &["VASI_ROOTFS=rw"],
+    );
+    assert_eq!(code, EROFS);
+    assert!(!root.path().join("proc/new").exists());
+}

@@ -215,7 +215,8 @@ pub struct WasiCtxBuilder {
     stdin: (Option<Box<dyn Read + Send>>, u8),
     stdout: (OutputStream, u8),
     stderr: (OutputStream, u8),
-    preopens: Vec<(Arc<dyn Dir>, String)>,
+    /// Mounts by guest path; `true`: a preopen (it gets a descriptor).
+    preopens: Vec<(Arc<dyn Dir>, String, bool)>,
     listeners: Vec<std::net::TcpListener>,
     on_raise: Option<RaiseHandler>,
     clocks: Box<dyn Clocks>,
@@ -405,7 +406,32 @@ impl WasiCtxBuilder {
     /// # Ok::<(), vasi::BuildError>(())
     /// ```
     pub fn preopen_dir(&mut self, dir: Arc<dyn Dir>, guest_path: impl Into<String>) -> &mut Self {
-        self.preopens.push((dir, guest_path.into()));
+        self.preopens.push((dir, guest_path.into(), true));
+        self
+    }
+
+    /// Mounts `dir` at `guest_path` below a preopen, without a descriptor of
+    /// its own: the guest reaches it only by walking into it from the outer
+    /// preopen, and does not see it among its preopens. It hides whatever
+    /// the outer filesystem has at that name (an empty read-only directory
+    /// over `/proc` hides the host's). A mount below no preopen is
+    /// unreachable.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let root = vasi::vfs::MemFs::new();
+    /// root.create_dir_all("proc/self")?;
+    /// let empty = vasi::vfs::MemFs::new();
+    /// let ctx = vasi::WasiCtxBuilder::new()
+    ///     .preopen_dir(root.root(), "/")
+    ///     .mount_dir(Arc::new(vasi::vfs::ReadOnly::new(empty.root())), "/proc")
+    ///     .build()?;
+    /// assert_eq!(ctx.preopen_path(3), Some("/"));
+    /// assert_eq!(ctx.preopen_path(4), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn mount_dir(&mut self, dir: Arc<dyn Dir>, guest_path: impl Into<String>) -> &mut Self {
+        self.preopens.push((dir, guest_path.into(), false));
         self
     }
 
@@ -640,19 +666,21 @@ impl WasiCtxBuilder {
     }
 }
 
-/// Lays every preopen whose guest path lies below another's over the outer one,
-/// so that walking `/data` into `cache` reaches the mount at `/data/cache`.
-fn mount_nested(preopens: Vec<(Arc<dyn Dir>, String)>) -> Vec<(Arc<dyn Dir>, String)> {
+/// Lays every mount whose guest path lies below a preopen's over the outer
+/// one, so that walking `/data` into `cache` reaches the mount at
+/// `/data/cache`; returns the preopens (mounts without a descriptor only
+/// show through them).
+fn mount_nested(mounts: Vec<(Arc<dyn Dir>, String, bool)>) -> Vec<(Arc<dyn Dir>, String)> {
     fn components(path: &str) -> (bool, Vec<&str>) {
         let parts = path.split('/').filter(|c| !c.is_empty() && *c != ".");
         (path.starts_with('/'), parts.collect())
     }
-    let keys: Vec<(bool, Vec<&str>)> = preopens.iter().map(|(_, p)| components(p)).collect();
-    let mut out = Vec::with_capacity(preopens.len());
-    for (i, (dir, path)) in preopens.iter().enumerate() {
+    let keys: Vec<(bool, Vec<&str>)> = mounts.iter().map(|(_, p, _)| components(p)).collect();
+    let mut out = Vec::with_capacity(mounts.len());
+    for (i, (dir, path, _)) in mounts.iter().enumerate().filter(|(_, m)| m.2) {
         let (abs, outer) = &keys[i];
         let mut tree = MountTree::default();
-        for (j, (inner_dir, _)) in preopens.iter().enumerate() {
+        for (j, (inner_dir, _, _)) in mounts.iter().enumerate() {
             let (inner_abs, inner) = &keys[j];
             if inner_abs == abs && inner.len() > outer.len() && inner.starts_with(outer) {
                 tree.insert(&inner[outer.len()..], inner_dir.clone());

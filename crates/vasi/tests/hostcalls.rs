@@ -924,3 +924,45 @@ fn direct_writers_get_guest_ranges_on_every_memory() {
     assert!(matches!(r, Err(Error::Trap(_))), "{r:?}");
     assert!(seen.lock().unwrap().ranges.is_empty());
 }
+
+#[test]
+fn a_mount_without_a_descriptor_hides_what_is_below_it() {
+    let outer = MemFs::new();
+    outer.write("proc/self/environ", b"SECRET=1").unwrap();
+    outer.write("file", b"x").unwrap();
+    let empty = MemFs::new();
+    let ctx = WasiCtxBuilder::new()
+        .preopen_dir(outer.root(), "/sandbox")
+        .mount_dir(
+            Arc::new(vasi::vfs::ReadOnly::new(empty.root())),
+            "/sandbox/proc",
+        )
+        .build()
+        .unwrap();
+    let mut env = Env {
+        ctx,
+        mem: vec![0; 1 << 16],
+        kind: MemKind::Slice,
+        _tmp: None,
+    };
+    // Not a preopen: fd 4 does not exist.
+    assert_eq!(
+        env.call(|c, m| p1::fd_prestat_get(c, m, 4, OUT)),
+        Err(Errno::Badf)
+    );
+    // Walking into it reaches the (empty, read-only) mount, not the outer files.
+    assert_eq!(env.stat(SANDBOX, "proc", false), Ok(filetype::DIRECTORY));
+    assert_eq!(
+        env.stat(SANDBOX, "proc/self/environ", false),
+        Err(Errno::Noent)
+    );
+    assert_eq!(
+        env.open(SANDBOX, "proc/new", oflags::CREAT, false),
+        Err(Errno::Rofs)
+    );
+    assert_eq!(env.stat(SANDBOX, "file", false), Ok(filetype::REGULAR_FILE));
+    // A mount point, as any: not removable.
+    let len = env.put(PATH, b"proc");
+    let r = env.call(|c, m| p1::path_remove_directory(c, m, SANDBOX, PATH, len));
+    assert_eq!(r, Err(Errno::Busy));
+}
