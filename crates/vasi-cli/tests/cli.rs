@@ -852,6 +852,23 @@ fn timeout_stops_a_guest_blocked_writing_a_full_stdout_pipe() {
 }
 
 #[test]
+fn a_thread_blocked_on_a_full_stdout_pipe_does_not_hold_up_the_others() {
+    // A wasi-threads guest's writer thread fills a pipe nobody reads and
+    // blocks; its main thread's 100 sleeps and exit must still happen: the
+    // blocked write waits with the context's lock released.
+    let (code, err, took) = vasi_unread_stdout(&[
+        "run",
+        "--timeout",
+        "20s",
+        programs::THREADS_FULL_STDOUT,
+        "10000000",
+    ]);
+    assert_eq!(code, Some(0), "after {took:?}: {err}");
+    assert_eq!(err, "main done\n");
+    assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+}
+
+#[test]
 fn timeout_stops_a_guest_sending_to_a_peer_that_never_reads() {
     use std::net::{TcpListener, TcpStream};
     use std::time::{Duration, Instant};

@@ -164,6 +164,7 @@ impl OutputStream {
         mem: &crate::GuestMemory<'_>,
         iovs: crate::memory::Iovecs,
         interrupt: &crate::InterruptHandle,
+        waits: &mut crate::shared::Waits,
     ) -> Result<usize, crate::Error> {
         let to_error = |e: io::Error| crate::Error::Errno(e.into());
         if let (1, Sink::Any(w)) = (iovs.count(), &mut self.sink) {
@@ -197,10 +198,9 @@ impl OutputStream {
                     match &mut self.sink {
                         // The embedder's writer (a capture buffer, a
                         // sink...): the hot path.
-                        Sink::Any(w) => w.write_all(src).map_err(to_error)?,
-                        _ => self.write_host(src, interrupt)?,
+                        Sink::Any(w) => w.write_all(src).map_err(to_error).map(|()| src.len()),
+                        _ => self.write_host(src, interrupt, waits),
                     }
-                    Ok(src.len())
                 })
             };
             match written {
@@ -214,6 +214,10 @@ impl OutputStream {
             }
         }
         if total > 0 {
+            // Bytes went out before a piece had to wait (a shared context's
+            // full pipe): they are the answer, not a wait after which the
+            // call would write them again.
+            waits.cancel();
             self.flush()?;
         }
         Ok(total)
@@ -222,30 +226,35 @@ impl OutputStream {
     /// Writes all of `src` to the host's stdout or stderr (out of line: the
     /// embedder's writer is the path to keep small).
     #[inline(never)]
+    /// Writes `src` to the host's own stream (or an embedder's writer);
+    /// returns how many bytes went out: all of them, except in a shared
+    /// context, where a full pipe hands back a wait (nothing written yet) or
+    /// ends the write short (some written).
     fn write_host(
         &mut self,
         src: &[u8],
         interrupt: &crate::InterruptHandle,
-    ) -> Result<(), crate::Error> {
-        let _ = interrupt; // only host streams can be waited for
+        waits: &mut crate::shared::Waits,
+    ) -> Result<usize, crate::Error> {
+        let _ = (interrupt, &waits); // only host streams can be waited for
         let to_error = |e: io::Error| crate::Error::Errno(e.into());
         match &mut self.sink {
-            Sink::Any(w) => w.write_all(src).map_err(to_error),
+            Sink::Any(w) => w.write_all(src).map_err(to_error).map(|()| src.len()),
             #[cfg(all(feature = "host", unix))]
             Sink::Stdout(s) if interrupt.armed() => {
                 let mut s = s.lock();
                 s.flush().map_err(to_error)?;
                 let regular = *self.regular.get_or_insert_with(|| is_regular(&s));
-                write_interruptibly(&s, src, regular, interrupt)
+                write_interruptibly(&s, src, regular, interrupt, waits)
             }
             #[cfg(all(feature = "host", unix))]
             Sink::Stderr(s) if interrupt.armed() => {
                 let s = s.lock();
                 let regular = *self.regular.get_or_insert_with(|| is_regular(&s));
-                write_interruptibly(&s, src, regular, interrupt)
+                write_interruptibly(&s, src, regular, interrupt, waits)
             }
-            Sink::Stdout(s) => s.write_all(src).map_err(to_error),
-            Sink::Stderr(s) => s.write_all(src).map_err(to_error),
+            Sink::Stdout(s) => s.write_all(src).map_err(to_error).map(|()| src.len()),
+            Sink::Stderr(s) => s.write_all(src).map_err(to_error).map(|()| src.len()),
             // `write_iovecs` hands a direct writer guest ranges, never bytes.
             Sink::Direct(_) => Err(crate::Error::Errno(crate::Errno::Io)),
         }
@@ -270,39 +279,62 @@ impl OutputStream {
 #[cfg(all(feature = "host", unix))]
 fn write_interruptibly(
     fd: &impl std::os::fd::AsFd,
-    mut src: &[u8],
+    src: &[u8],
     regular: bool,
     interrupt: &crate::InterruptHandle,
-) -> Result<(), crate::Error> {
+    waits: &mut crate::shared::Waits,
+) -> Result<usize, crate::Error> {
     use rustix::event::{poll, PollFd, PollFlags};
     /// `PIPE_BUF`: a write this small to a pipe with room does not block
     /// (Linux's page; POSIX's minimum elsewhere).
     const PIECE: usize = if cfg!(target_os = "linux") { 4096 } else { 512 };
+    // In a shared context a call must not wait holding the context's lock:
+    // it only asks whether there is room, and hands the wait back.
+    let nanos = if waits.shared {
+        0
+    } else {
+        crate::interrupt::SLICE.as_nanos() as i64
+    };
     let slice = rustix::time::Timespec {
         tv_sec: 0,
-        tv_nsec: crate::interrupt::SLICE.as_nanos() as i64,
+        tv_nsec: nanos,
     };
     let to_error = |e: rustix::io::Errno| crate::Error::Errno(io::Error::from(e).into());
-    while !src.is_empty() {
+    let mut done = 0;
+    while done < src.len() {
         interrupt.check()?;
         let mut fds = [PollFd::new(fd, PollFlags::OUT)];
         match poll(&mut fds, Some(&slice)) {
+            Ok(0) | Err(rustix::io::Errno::INTR) if waits.shared => {
+                if done > 0 {
+                    // Some went out: a short write, not a wait.
+                    return Ok(done);
+                }
+                return Err(waits.defer(crate::shared::Wait::Ready {
+                    inputs: Vec::new(),
+                    fds: vec![(crate::shared::dup_fd(fd)?, PollFlags::OUT)],
+                    timeout: None,
+                }));
+            }
             Ok(0) | Err(rustix::io::Errno::INTR) => continue,
             Ok(_) => {}
             Err(e) => return Err(to_error(e)),
         }
+        let rest = &src[done..];
         let piece = if regular {
-            src.len()
+            rest.len()
         } else {
-            src.len().min(PIECE)
+            rest.len().min(PIECE)
         };
-        match rustix::io::write(fd, &src[..piece]) {
-            Ok(n) => src = &src[n..],
+        match rustix::io::write(fd, &rest[..piece]) {
+            Ok(n) => done += n,
             Err(rustix::io::Errno::INTR) | Err(rustix::io::Errno::AGAIN) => {}
+            // An error after some bytes: they are the answer.
+            Err(_) if done > 0 => return Ok(done),
             Err(e) => return Err(to_error(e)),
         }
     }
-    Ok(())
+    Ok(done)
 }
 
 #[cfg(all(feature = "host", unix))]

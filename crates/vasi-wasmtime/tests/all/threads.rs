@@ -136,6 +136,19 @@ on_threads_backends! {
     }
 }
 
+on_threads_backends! {
+    fn threads_full_stdout(backend: Backend) {
+        // Into a capture buffer (which never fills): every byte arrives
+        // unless main's exit came first. A full pipe is in the CLI's tests.
+        let out = Guest::new(programs::THREADS_FULL_STDOUT, backend)
+            .arg("65536")
+            .run();
+        out.success();
+        assert_eq!(out.stderr, "main done\n");
+        assert!(out.stdout.len() <= 65536 && out.stdout.bytes().all(|b| b == b'x'));
+    }
+}
+
 /// A module with one thread-spawn import, a shared memory and the two
 /// entry points, whose `_start` runs `start` and whose threads run `thread`.
 fn wat_guest(start: &str, thread: &str) -> wasmtime::Module {

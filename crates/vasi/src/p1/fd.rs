@@ -220,7 +220,7 @@ pub fn fd_write(
             sync_after_write(f, n)?;
             n
         }
-        Descriptor::Writer(w, _) => w.write_iovecs(mem, iovs, &ctx.interrupt)?,
+        Descriptor::Writer(w, _) => w.write_iovecs(mem, iovs, &ctx.interrupt, &mut ctx.waits)?,
         Descriptor::Socket(stream, flags) => {
             super::sock::send(stream, *flags, mem, iovs, &ctx.interrupt, &mut ctx.waits)?
         }
