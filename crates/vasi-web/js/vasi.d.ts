@@ -95,7 +95,14 @@ export class VasiError extends Error {}
 export class Vasi {
   /** Loads vasi_web.wasm (default: the file next to vasi.js). */
   static load(source?: string | URL | Bytes | Response | WebAssembly.Module): Promise<Vasi>;
-  /** Runs a wasm32-wasip1 command to its end. */
+  /**
+   * Runs a wasm32-wasip1 command to its end. A vasi bundle (passed as bytes)
+   * brings its world first: argv0 and arguments, environment, mounts,
+   * deterministic mode, the open-files cap and timeout; `args` after their
+   * program name, `env`, `mounts` and the other options add to it or override
+   * it. A bundle that sets fuel, a memory cap or globals is refused (a
+   * VasiError): vasi-web cannot enforce them.
+   */
   run(module: Bytes | WebAssembly.Module, options?: RunOptions): Promise<RunResult>;
 }
 

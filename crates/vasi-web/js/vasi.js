@@ -33,6 +33,8 @@ export const HOSTCALLS = Object.freeze([
 ]);
 
 const PREVIEW1 = "wasi_snapshot_preview1";
+/** The custom section that makes a module a vasi bundle (see docs/bundle.md). */
+const BUNDLE_SECTION = "vasi.bundle";
 /** The exit code of a run that trapped (as `vasi run` and `wasmtime run`). */
 export const EXIT_TRAP = 134;
 /** The exit code of a run ended by its timeout (as `vasi run --timeout`). */
@@ -370,7 +372,12 @@ export class Vasi {
     const run = new Run(options);
     const vasi = await WebAssembly.instantiate(this.#module, { vasi: run.imports() });
     run.attach(vasi);
-    run.configure();
+    // A bundle (its world in a custom section) is read by vasi, from bytes.
+    const bundled = WebAssembly.Module.customSections(module, BUNDLE_SECTION).length > 0;
+    if (bundled && moduleBytes instanceof WebAssembly.Module) {
+      throw new VasiError("a vasi bundle must be passed as bytes, not as a compiled WebAssembly.Module");
+    }
+    run.configure(bundled ? toBytes(moduleBytes, "the module") : null);
     let guest;
     try {
       guest = await WebAssembly.instantiate(module, { ...(options.imports ?? {}), [PREVIEW1]: run.hostcalls() });
@@ -543,13 +550,20 @@ class Run {
     return r;
   }
 
-  configure() {
+  /** Configures vasi from the options, below the world of `bundle` (bytes) if any. */
+  configure(bundle) {
     const ex = this.vasi;
     const o = this.options;
+    let bundled = false;
+    if (bundle !== null) {
+      this.put(bundle);
+      bundled = this.check(ex.vasi_bundle(), "bundle") === 1;
+    }
     if (o.deterministic) ex.vasi_deterministic(BigInt.asIntN(64, BigInt(o.seed ?? 0)));
-    const args = o.args ?? ["main.wasm"];
+    const args = o.args ?? (bundled ? [] : ["main.wasm"]);
     if (!Array.isArray(args)) throw new VasiError("args must be an array of strings (argv, program name first)");
-    for (const a of args) {
+    // A bundle names the program itself: more arguments follow its own.
+    for (const a of bundled ? args.slice(1) : args) {
       this.put(encoder.encode(String(a)));
       this.check(ex.vasi_arg(), "args");
     }

@@ -538,6 +538,51 @@ pub extern "C" fn vasi_env() -> i32 {
     )
 }
 
+/// Applies the bundle in the buffer, if the guest module there is one (see
+/// `vasi_bundle::Bundle::apply`): argv0 and its arguments, environment,
+/// mounts, deterministic mode, the open-files cap and the timeout, before
+/// anything of the loader's options. Returns 0 (not a bundle), 1 (applied)
+/// or -1 (`vasi_message` says why: a damaged bundle, or a limit vasi-web
+/// cannot enforce).
+#[no_mangle]
+pub extern "C" fn vasi_bundle() -> i32 {
+    let bytes = take_buffer();
+    with_state(|st| {
+        let bundle = match vasi_bundle::Bundle::parse_optional(Arc::new(bytes)) {
+            Ok(Some(b)) => b,
+            Ok(None) => return 0,
+            Err(e) => return st.fail(format_args!("a bad vasi bundle: {e}")),
+        };
+        let c = bundle.config();
+        // What only a wasm engine can enforce: refused rather than ignored.
+        let unenforced = [
+            (c.fuel.is_some(), "fuel"),
+            (c.max_memory.is_some(), "a memory cap"),
+            (!c.globals.is_empty(), "globals"),
+        ];
+        if let Some((_, what)) = unenforced.iter().find(|(set, _)| *set) {
+            return st.fail(format_args!(
+                "the bundle sets {what}, which vasi-web cannot enforce (run it with `vasi run`)"
+            ));
+        }
+        bundle.apply(&mut st.builder);
+        if let Some(seed) = c.deterministic {
+            // The loader's in-memory mounts take their file times from a
+            // virtual clock too; the guest reads that one (the bundle's
+            // copy-on-write layers keep their own, as deterministic).
+            let clock = Arc::new(DeterministicClocks::new());
+            st.builder
+                .clocks(clock.clone())
+                .random(vasi::random::SeededRandom::new(seed));
+            st.clock = Some(clock);
+        }
+        if let Some(t) = c.timeout {
+            vasi_timeout(t.as_secs_f64() * 1e3);
+        }
+        1
+    })
+}
+
 /// Deterministic clocks and random bytes from `seed` (before any mount).
 #[no_mangle]
 pub extern "C" fn vasi_deterministic(seed: i64) {

@@ -49,6 +49,8 @@ fn vasi_web_under_node() {
         .parent()
         .unwrap()
         .to_path_buf();
+    let bundles = tempfile::tempdir().unwrap();
+    write_bundles(bundles.path());
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/node/web.test.mjs");
     let out = Command::new("node")
         .arg("--test")
@@ -56,6 +58,7 @@ fn vasi_web_under_node() {
         .arg(&script)
         .env("VASI_WEB_WASM", &wasm)
         .env("VASI_PROGRAMS", &programs)
+        .env("VASI_BUNDLES", bundles.path())
         .output()
         .expect("failed to run node");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -68,4 +71,35 @@ fn vasi_web_under_node() {
     // Every test ran (node:test reports skipped and todo tests as passing).
     assert!(stdout.contains("ℹ fail 0"), "{stdout}");
     assert!(!stdout.contains("ℹ pass 0"), "{stdout}");
+}
+
+/// The bundles the Node tests run: `cat.wasm`, p1_cat with its world (argv0
+/// `cat`, two files to print, a read-only `/data` and a copy-on-write
+/// `/work`), and `fuel.wasm`, the same with a fuel limit vasi-web cannot
+/// enforce.
+fn write_bundles(dir: &Path) {
+    use vasi_bundle::{BundleBuilder, Config, ImageBuilder, MountMode};
+    let module = std::fs::read(test_programs_artifacts::P1_CAT).unwrap();
+    let write = |name: &str, config: Config| {
+        let mut data = ImageBuilder::new();
+        data.add_file("hello.txt", b"hello from the bundle\n".to_vec(), 0)
+            .unwrap();
+        data.add_file("sub/a.txt", b"a\n".to_vec(), 0).unwrap();
+        let mut work = ImageBuilder::new();
+        work.add_file("notes.txt", b"work notes\n".to_vec(), 0)
+            .unwrap();
+        let mut b = BundleBuilder::new(config);
+        b.mount("/data", MountMode::ReadOnly, data).unwrap();
+        b.mount("/work", MountMode::CopyOnWrite, work).unwrap();
+        let mut out = Vec::new();
+        b.write(&module, &mut out).unwrap();
+        std::fs::write(dir.join(name), out).unwrap();
+    };
+    let mut config = Config::default();
+    config.argv0 = Some("cat".into());
+    config.args = vec!["/data/hello.txt".into(), "/work/notes.txt".into()];
+    config.env = vec![("LANG".into(), "C".into())];
+    write("cat.wasm", config.clone());
+    config.fuel = Some(1_000_000);
+    write("fuel.wasm", config);
 }

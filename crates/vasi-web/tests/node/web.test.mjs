@@ -218,6 +218,25 @@ test("a guest whose memory is shared: the accessors import it as shared, output 
   assert.equal(out.stdout, "hi from shared\n");
 });
 
+test("a bundle brings its world: argv0, arguments, mounts; more arguments and mounts add to it", async () => {
+  const bytes = fs.readFileSync(path.join(process.env.VASI_BUNDLES, "cat.wasm"));
+  const out = await vasi.run(bytes);
+  success(out);
+  assert.equal(out.stdout, "hello from the bundle\nwork notes\n");
+  // The options' arguments after their program name follow the bundle's.
+  const more = await vasi.run(bytes, {
+    args: ["ignored-name", "/data/sub", "/extra/x.txt"],
+    mounts: { "/extra": { files: { "x.txt": "extra\n" } } },
+  });
+  success(more);
+  assert.equal(more.stdout, "hello from the bundle\nwork notes\na.txt\nextra\n");
+  // What only an engine can enforce (fuel) is refused, not ignored.
+  const fuel = fs.readFileSync(path.join(process.env.VASI_BUNDLES, "fuel.wasm"));
+  await assert.rejects(vasi.run(fuel), (e) => e instanceof VasiError && /fuel.*vasi-web cannot enforce/.test(e.message));
+  // A compiled module cannot be read as a bundle.
+  await assert.rejects(vasi.run(await WebAssembly.compile(bytes)), (e) => e instanceof VasiError && /as bytes/.test(e.message));
+});
+
 test("hooks see every call, may deny or stop one, and observe outcomes", async () => {
   const files = { "a.txt": "alpha\n", "b.txt": "beta\n" };
   const seen = [];
