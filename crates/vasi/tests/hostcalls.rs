@@ -84,6 +84,16 @@ impl Env {
         }
     }
 
+    /// `ctx` over a zeroed memory of `size` bytes, of `kind`.
+    fn from_ctx(ctx: WasiCtx, size: usize, kind: MemKind) -> Self {
+        Env {
+            ctx,
+            mem: vec![0; size],
+            kind,
+            _tmp: None,
+        }
+    }
+
     fn call(
         &mut self,
         f: impl FnOnce(&mut WasiCtx, &mut GuestMemory<'_>) -> Result<(), Error>,
@@ -607,12 +617,7 @@ fn nested_mounts_appear_inside_outer_ones() {
         .preopen_dir(deep.root(), "/data/cache/more/deep")
         .build()
         .unwrap();
-    let mut env = Env {
-        ctx,
-        mem: vec![0; 1 << 16],
-        kind: MemKind::Slice,
-        _tmp: None,
-    };
+    let mut env = Env::from_ctx(ctx, 1 << 16, MemKind::Slice);
     assert_eq!(
         env.stat(SANDBOX, "cache/item", false),
         Ok(filetype::REGULAR_FILE)
@@ -700,12 +705,7 @@ fn proc_raise_reaches_the_embedder_only() {
         })
         .build()
         .unwrap();
-    let mut env = Env {
-        ctx,
-        mem: vec![0; 1024],
-        kind: MemKind::Slice,
-        _tmp: None,
-    };
+    let mut env = Env::from_ctx(ctx, 1024, MemKind::Slice);
     assert_eq!(env.call(|c, m| p1::proc_raise(c, m, 2)), Ok(()));
     assert_eq!(env.call(|c, m| p1::proc_raise(c, m, 9)), Err(Errno::Perm));
     assert_eq!(*raised.lock().unwrap(), [2, 9]);
@@ -717,12 +717,7 @@ fn poll_sees_stdin_data_and_its_end() {
         .stdin(std::io::Cursor::new(b"abc".to_vec()))
         .build()
         .unwrap();
-    let mut env = Env {
-        ctx,
-        mem: vec![0; 1 << 16],
-        kind: MemKind::Slice,
-        _tmp: None,
-    };
+    let mut env = Env::from_ctx(ctx, 1 << 16, MemKind::Slice);
     // One fd_read subscription on fd 0 at 2048, its event at 4096.
     let mut sub = [0u8; 48];
     sub[0] = 7; // userdata
@@ -766,12 +761,7 @@ fn bulk_transfers_are_whole_on_every_memory() {
             .deterministic(7)
             .build()
             .unwrap();
-        let mut env = Env {
-            ctx,
-            mem: vec![0; 1 << 20],
-            kind,
-            _tmp: None,
-        };
+        let mut env = Env::from_ctx(ctx, 1 << 20, kind);
         let fd = env.open(SANDBOX, "big", oflags::CREAT, false).unwrap();
         // Two iovecs: `data` split unevenly, at 64 KiB and 400 KiB.
         let (a, b) = data.split_at(vasi::PIECE + 1);
@@ -860,12 +850,7 @@ fn direct_env(
         fail_at,
     };
     let ctx = WasiCtxBuilder::new().stdout_direct(out).build().unwrap();
-    let env = Env {
-        ctx,
-        mem: vec![0; 1 << 16],
-        kind,
-        _tmp: None,
-    };
+    let env = Env::from_ctx(ctx, 1 << 16, kind);
     (env, seen)
 }
 
@@ -939,12 +924,7 @@ fn a_mount_without_a_descriptor_hides_what_is_below_it() {
         )
         .build()
         .unwrap();
-    let mut env = Env {
-        ctx,
-        mem: vec![0; 1 << 16],
-        kind: MemKind::Slice,
-        _tmp: None,
-    };
+    let mut env = Env::from_ctx(ctx, 1 << 16, MemKind::Slice);
     // Not a preopen: fd 4 does not exist.
     assert_eq!(
         env.call(|c, m| p1::fd_prestat_get(c, m, 4, OUT)),
