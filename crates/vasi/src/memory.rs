@@ -663,6 +663,43 @@ fn first_bad<'b>(raw: impl Iterator<Item = &'b [u8]>, size: usize) -> Option<(u3
     None
 }
 
+/// Moves the buffers of `iovs` (checked by [`GuestMemory::iovecs`]) as one
+/// transfer, in order, as `readv(2)`/`writev(2)` do: `step(total, buf, len)`
+/// moves up to `len` bytes of the buffer at `buf` (`len` never 0, and at most
+/// what the call can still count; `total` is what moved before it) and says
+/// how many. Empty buffers are skipped. The transfer stops after a short
+/// step or at `u32::MAX` bytes. An errno ends it with the count so far if
+/// some bytes moved (they are the answer), or is the call's error; a trap or
+/// a stop is the call's outcome either way.
+///
+/// `mem` is a `&GuestMemory` for writes out of the guest and a `&mut
+/// GuestMemory` for reads into it; each step gets it back to move its bytes.
+#[inline]
+pub(crate) fn each_iovec<'g, M: Deref<Target = GuestMemory<'g>>>(
+    mem: &mut M,
+    iovs: Iovecs,
+    mut step: impl FnMut(&mut M, usize, u32, u32) -> Result<usize, Error>,
+) -> Result<usize, Error> {
+    let mut total = 0usize;
+    for i in 0..iovs.count() {
+        let (buf, len) = mem.iovec(iovs, i);
+        let len = room(total, len);
+        if len == 0 {
+            continue;
+        }
+        let n = match step(mem, total, buf, len) {
+            Ok(n) => n.min(len as usize),
+            Err(Error::Errno(_)) if total > 0 => break,
+            Err(e) => return Err(e),
+        };
+        total += n;
+        if n < len as usize || total == MAX_IO {
+            break;
+        }
+    }
+    Ok(total)
+}
+
 /// The most bytes one call transfers: what its `u32` result can count.
 pub(crate) const MAX_IO: usize = u32::MAX as usize;
 

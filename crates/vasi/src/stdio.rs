@@ -180,39 +180,22 @@ impl OutputStream {
             w.flush().map_err(to_error)?;
             return Ok(n);
         }
-        let mut total = 0usize;
-        for i in 0..iovs.count() {
-            let (buf, len) = mem.iovec(iovs, i);
-            let len = crate::memory::room(total, len);
-            if len == 0 {
-                continue;
-            }
-            let written = if let Sink::Direct(d) = &mut self.sink {
+        let total = crate::memory::each_iovec(&mut &*mem, iovs, |mem, _, buf, len| {
+            if let Sink::Direct(d) = &mut self.sink {
                 // Checked again: on a shared memory another thread may have
                 // changed this iovec since `GuestMemory::iovecs` checked it.
-                mem.check(buf, len, 1)
-                    .and_then(|()| d.write_direct(mem, buf, len))
-                    .map(|n| n.min(len as usize))
-            } else {
-                mem.drain(buf, len, crate::Pieces::UntilShort, |src| {
-                    match &mut self.sink {
-                        // The embedder's writer (a capture buffer, a
-                        // sink...): the hot path.
-                        Sink::Any(w) => w.write_all(src).map_err(to_error).map(|()| src.len()),
-                        _ => self.write_host(src, interrupt, waits),
-                    }
-                })
-            };
-            match written {
-                Ok(n) => total += n,
-                Err(crate::Error::Errno(_)) if total > 0 => break,
-                Err(e) => return Err(e),
+                mem.check(buf, len, 1)?;
+                return d.write_direct(mem, buf, len);
             }
-            // A short write (only a direct writer makes one) ends the call.
-            if total == crate::memory::MAX_IO || written.is_ok_and(|n| n < len as usize) {
-                break;
-            }
-        }
+            mem.drain(buf, len, crate::Pieces::UntilShort, |src| {
+                match &mut self.sink {
+                    // The embedder's writer (a capture buffer, a sink...):
+                    // the hot path.
+                    Sink::Any(w) => w.write_all(src).map_err(to_error).map(|()| src.len()),
+                    _ => self.write_host(src, interrupt, waits),
+                }
+            })
+        })?;
         if total > 0 {
             // Bytes went out before a piece had to wait (a shared context's
             // full pipe): they are the answer, not a wait after which the

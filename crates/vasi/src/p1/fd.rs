@@ -1,7 +1,7 @@
 //! `fd_*`: operations on open descriptors.
 
 use super::abi::{self, fdflags, filetype, fstflags, rights, whence};
-use crate::memory::{room, MAX_IO};
+use crate::memory::each_iovec;
 use crate::table::{Descriptor, DirCursor, OpenFile};
 use crate::vfs::{FileType, SetTime, Stat};
 use crate::{Errno, Error, GuestMemory, Pieces, WasiCtx};
@@ -110,31 +110,19 @@ fn read_file_at(
     iovs: crate::memory::Iovecs,
     offset: u64,
 ) -> Result<usize, Error> {
-    let mut total: usize = 0;
-    for i in 0..iovs.count() {
-        let (buf, len) = mem.iovec(iovs, i);
-        let room = room(total, len);
+    let read = each_iovec(&mut &mut *mem, iovs, |mem, total, buf, len| {
         let mut at = offset + total as u64;
-        let read = mem.fill(buf, room, Pieces::UntilShort, |dst| {
+        mem.fill(buf, len, Pieces::UntilShort, |dst| {
             let n = f.file.read_at(dst, at)?;
             at += n as u64;
             Ok(n)
-        });
-        let n = match read {
-            Ok(n) => n,
-            // A directory opened unchecked: as for any directory fd.
-            Err(Error::Errno(Errno::Isdir)) if total == 0 && f.unchecked.is_some() => {
-                return Err(Error::badf())
-            }
-            Err(e) if total == 0 => return Err(e),
-            Err(_) => break,
-        };
-        total += n;
-        if n < room as usize || total == MAX_IO {
-            break;
-        }
+        })
+    });
+    match read {
+        // A directory opened unchecked: as for any directory fd.
+        Err(Error::Errno(Errno::Isdir)) if f.unchecked.is_some() => Err(Error::badf()),
+        r => r,
     }
-    Ok(total)
 }
 
 /// Reads from the file `fd` at `offset` without moving its position.
@@ -184,34 +172,21 @@ pub fn fd_write(
                 return Err(Error::badf());
             }
             let n = if f.flags & fdflags::APPEND != 0 {
-                let mut total = 0usize;
-                for i in 0..iovs.count() {
-                    let (buf, len) = mem.iovec(iovs, i);
-                    let len = room(total, len);
-                    if len == 0 {
-                        // As write(2): nothing moves, grows or is stamped.
-                        continue;
-                    }
-                    let file = &f.file;
-                    let mut end = None;
-                    let appended = mem.drain(buf, len, Pieces::UntilShort, |src| {
+                // As write(2), an empty buffer moves, grows and stamps
+                // nothing: `each_iovec` skips it.
+                let file = &f.file;
+                let mut end = None;
+                let n = each_iovec(&mut &*mem, iovs, |mem, _, buf, len| {
+                    mem.drain(buf, len, Pieces::UntilShort, |src| {
                         let (n, e) = file.append(src)?;
                         end = Some(e);
                         Ok(n)
-                    });
-                    if let Some(end) = end {
-                        f.position = end;
-                    }
-                    match appended {
-                        Ok(n) => total += n,
-                        Err(e) if total == 0 => return Err(e),
-                        Err(_) => break,
-                    }
-                    if total == MAX_IO {
-                        break;
-                    }
+                    })
+                });
+                if let Some(end) = end {
+                    f.position = end;
                 }
-                total
+                n?
             } else {
                 let n = write_file_at(f, mem, iovs, f.position)?;
                 f.position += n as u64;
@@ -268,32 +243,16 @@ fn write_file_at(
     iovs: crate::memory::Iovecs,
     offset: u64,
 ) -> Result<usize, Error> {
-    let mut total: usize = 0;
-    for i in 0..iovs.count() {
-        let (buf, len) = mem.iovec(iovs, i);
-        let len = room(total, len);
-        if len == 0 {
-            // An empty write past the end grows nothing (as pwrite(2)), on
-            // every backend: the backend is not asked at all.
-            continue;
-        }
+    // An empty write past the end grows nothing (as pwrite(2)), on every
+    // backend: `each_iovec` does not ask the backend at all.
+    each_iovec(&mut &*mem, iovs, |mem, total, buf, len| {
         let mut at = offset + total as u64;
-        let written = mem.drain(buf, len, Pieces::UntilShort, |src| {
+        mem.drain(buf, len, Pieces::UntilShort, |src| {
             let n = f.file.write_at(src, at)?;
             at += n as u64;
             Ok(n)
-        });
-        let n = match written {
-            Ok(n) => n,
-            Err(e) if total == 0 => return Err(e),
-            Err(_) => break,
-        };
-        total += n;
-        if n < len as usize || total == MAX_IO {
-            break;
-        }
-    }
-    Ok(total)
+        })
+    })
 }
 
 /// Writes to the file `fd` at `offset` without moving its position.

@@ -110,41 +110,22 @@ pub(crate) fn send(
     interrupt: &InterruptHandle,
     waits: &mut Waits,
 ) -> Result<usize, Error> {
-    let mut total = 0;
     let interruptible = interrupt.armed() && flags & fdflags::NONBLOCK == 0;
-    for i in 0..iovs.count() {
-        let (buf, len) = mem.iovec(iovs, i);
-        let len = crate::memory::room(total, len);
-        if len == 0 {
-            continue;
-        }
-        let n = mem.drain(buf, len, Pieces::UntilShort, |src| {
+    let sent = crate::memory::each_iovec(&mut &*mem, iovs, |mem, _, buf, len| {
+        mem.drain(buf, len, Pieces::UntilShort, |src| {
             if interruptible {
                 send_interruptibly(stream, src, interrupt, waits)
             } else {
                 retry_io(|| stream.write(src).map_err(stream_io))
             }
-        });
-        let n = match n {
-            Ok(n) => {
-                // Bytes went out before a piece had to wait: they are the
-                // answer, not a wait after which the call would send them again.
-                waits.cancel();
-                n
-            }
-            Err(Error::Errno(_)) if total > 0 => {
-                // Sent some already: that is the answer, not a wait.
-                waits.cancel();
-                break;
-            }
-            Err(e) => return Err(e),
-        };
-        total += n;
-        if n < len as usize || total == crate::memory::MAX_IO {
-            break;
-        }
+        })
+    });
+    if sent.is_ok() {
+        // Bytes went out before a piece (or a buffer) had to wait: they are
+        // the answer, not a wait after which the call would send them again.
+        waits.cancel();
     }
-    Ok(total)
+    sent
 }
 
 /// Sends all of `src` on a blocking socket, never blocking for longer than a
