@@ -188,12 +188,7 @@ impl OutputStream {
                 return d.write_direct(mem, buf, len);
             }
             mem.drain(buf, len, crate::Pieces::UntilShort, |src| {
-                match &mut self.sink {
-                    // The embedder's writer (a capture buffer, a sink...):
-                    // the hot path.
-                    Sink::Any(w) => w.write_all(src).map_err(to_error).map(|()| src.len()),
-                    _ => self.write_host(src, interrupt, waits),
-                }
+                self.write_host(src, interrupt, waits)
             })
         })?;
         if total > 0 {
@@ -209,7 +204,7 @@ impl OutputStream {
     /// Writes all of `src` to the host's stdout or stderr (out of line: the
     /// embedder's writer is the path to keep small).
     #[inline(never)]
-    /// Writes `src` to the host's own stream (or an embedder's writer);
+    /// Writes `src` to the embedder's writer or the host's own stream;
     /// returns how many bytes went out: all of them, except in a shared
     /// context, where a full pipe hands back a wait (nothing written yet) or
     /// ends the write short (some written).
